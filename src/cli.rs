@@ -1,0 +1,111 @@
+//! Command-line interface types (clap derive). The doc comments are the help text; the
+//! behaviour lives in `commands/`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Surrogate-assisted multi-objective optimization of expensive, constrained simulations.
+#[derive(Debug, Parser)]
+#[command(name = "dmosopt", version, about, propagate_version = true)]
+#[command(after_help = "Examples:
+  dmosopt run configs/zdt1.toml
+  dmosopt run configs/zdt1.toml --set problem.builtin=dtlz2 --set optimizer.n_epochs=5
+  dmosopt check configs/zdt1.toml
+  dmosopt front zdt1.h5 --format csv")]
+pub struct Cli {
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Verbosity of the log (`RUST_LOG` overrides both flags).
+#[derive(Debug, Args)]
+pub struct LoggingArgs {
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run an optimization described by a TOML config file.
+    #[command(after_help = "Examples:
+  dmosopt run configs/zdt1.toml
+  dmosopt run configs/zdt1.toml --output /scratch/me/zdt1.h5 --workers 8 --seed 7
+  dmosopt run configs/zdt1.toml --set problem.builtin=dtlz2 --set optimizer.n_epochs=5")]
+    Run(RunArgs),
+    /// Validate a config file and print the resolved configuration (every default filled in).
+    #[command(after_help = "Examples:
+  dmosopt check configs/zdt1.toml
+  dmosopt check configs/zdt1.toml --set optimizer.population_size=200")]
+    Check(CheckArgs),
+    /// Print the non-dominated feasible evaluations of a result file.
+    #[command(after_help = "Examples:
+  dmosopt front zdt1.h5
+  dmosopt front zdt1.h5 --format csv > front.csv
+  dmosopt front zdt1.h5 --all --format json")]
+    Front(FrontArgs),
+}
+
+/// Config overrides shared by `run` and `check`.
+#[derive(Debug, Args)]
+pub struct OverrideArgs {
+    /// Override a config key with a TOML value, e.g. `--set optimizer.n_epochs=5`
+    /// (repeatable; a value that is not TOML is taken as a string).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The TOML config file.
+    pub config: PathBuf,
+    /// Result file (overrides output.file).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Concurrent evaluations (default: the number of cores).
+    #[arg(short, long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Random seed (overrides optimizer.seed).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The TOML config file.
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FrontArgs {
+    /// A result file written by dmosopt.
+    pub file: PathBuf,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = FrontFormat::Table)]
+    pub format: FrontFormat,
+    /// Include infeasible and failed evaluations (non-dominated by constrained domination).
+    #[arg(long)]
+    pub all: bool,
+    /// Which optimization in the file (its HDF5 group); needed when the file holds several.
+    #[arg(long, value_name = "ID")]
+    pub opt_id: Option<String>,
+    /// Which problem id within the optimization (default: the first).
+    #[arg(long, value_name = "N")]
+    pub problem: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FrontFormat {
+    Table,
+    Csv,
+    Json,
+}

@@ -1,0 +1,37 @@
+//! The subcommands. Each takes its parsed arguments and returns `anyhow::Result`; errors that
+//! are the user's to fix (bad config, bad arguments, an existing output file) are marked as
+//! [`UsageError`] so that `main` exits with code 2 instead of 1.
+
+pub mod check;
+pub mod front;
+pub mod run;
+
+use crate::cli::{Cli, Command};
+use crate::config::ConfigError;
+use thiserror::Error;
+
+/// A problem with what the user asked for (exit code 2).
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Exit codes: 0 success, 1 the run failed, 2 usage or configuration error.
+pub fn exit_code(error: &anyhow::Error) -> i32 {
+    let usage = error
+        .chain()
+        .any(|cause| cause.is::<ConfigError>() || cause.is::<UsageError>());
+    if usage {
+        2
+    } else {
+        1
+    }
+}
+
+/// Run the chosen subcommand.
+pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run::run(&args),
+        Command::Check(args) => check::check(&args),
+        Command::Front(args) => front::front(&args),
+    }
+}

@@ -1,0 +1,118 @@
+//! The configuration file as written by the user: a serde mirror of the TOML with every key
+//! optional and unknown keys rejected (`deny_unknown_fields`). Defaults and cross-field checks
+//! live in [`super::resolve`]; nothing here knows a default.
+
+use crate::problems::Builtin;
+use crate::sampling::SamplingMethod;
+use crate::surrogate::DeviceChoice;
+use serde::{Deserialize, Serialize};
+
+/// The whole file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub problem: Option<ProblemSection>,
+    pub optimizer: Option<OptimizerSection>,
+    pub surrogate: Option<SurrogateSection>,
+    pub output: Option<OutputSection>,
+}
+
+/// `[problem]`: what is optimized.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemSection {
+    /// Name of the run; also the HDF5 group (`opt_id`).
+    pub id: Option<String>,
+    /// A builtin benchmark problem that fills space, objectives and constraints.
+    pub builtin: Option<Builtin>,
+    /// Number of parameters of a scalable builtin.
+    pub dim: Option<usize>,
+    /// Number of objectives of a scalable builtin (DTLZ, C2-DTLZ2).
+    pub n_objectives: Option<usize>,
+    /// Objective names of a user problem (all minimized).
+    pub objectives: Option<Vec<String>>,
+    /// Constraint names of a user problem (feasible iff value > 0).
+    pub constraints: Option<Vec<String>>,
+    /// Reference point for the hypervolume, one value per objective.
+    pub reference_point: Option<Vec<f64>>,
+    /// Parameters of a user problem, by name.
+    pub space: Option<toml::Table>,
+    /// Fixed values passed to the simulation with every request.
+    pub constants: Option<toml::Table>,
+}
+
+/// One parameter in `[problem.space]`: `x = [0.0, 1.0]` or the table form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParameterEntry {
+    Bounds([f64; 2]),
+    Detailed(DetailedParameter),
+}
+
+/// `n = { bounds = [1, 8], integer = true }`, `k = { bounds = [1e-5, 1e-1], log = true }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetailedParameter {
+    pub bounds: [f64; 2],
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub integer: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub log: bool,
+}
+
+/// `[optimizer]`: the epoch loop and the MOEA.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSection {
+    pub algorithm: Option<Algorithm>,
+    /// Initial design size = n_initial × number of parameters.
+    pub n_initial: Option<usize>,
+    pub initial_method: Option<SamplingMethod>,
+    /// Surrogate epochs after the initial design (0 = initial design only).
+    pub n_epochs: Option<usize>,
+    pub population_size: Option<usize>,
+    pub num_generations: Option<usize>,
+    /// Fraction of the population evaluated on the true problem per epoch.
+    pub resample_fraction: Option<f64>,
+    pub seed: Option<u64>,
+    /// Stop after this many true evaluations in total.
+    pub max_evaluations: Option<usize>,
+    pub crossover_probability: Option<f64>,
+    /// Probability of mutating each parameter (default 1 / number of parameters).
+    pub mutation_probability: Option<f64>,
+    pub crossover_eta: Option<f64>,
+    pub mutation_eta: Option<f64>,
+}
+
+/// The MOEA that searches the surrogate (or the true function).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algorithm {
+    Nsga2,
+}
+
+/// `[surrogate]`: the model that stands in for the simulation during the search, a closed
+/// choice tagged by `kind`; each kind accepts only its own keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum SurrogateSection {
+    /// Exact Gaussian process per objective (Matérn-5/2, ARD).
+    Gp {
+        device: Option<DeviceChoice>,
+        /// Random restarts of the hyperparameter optimization.
+        restarts: Option<usize>,
+        /// Adam iterations per restart.
+        iterations: Option<usize>,
+        /// Adam learning rate.
+        learning_rate: Option<f64>,
+    },
+    /// No surrogate: the MOEA runs on the true function.
+    None {},
+}
+
+/// `[output]`: where results go.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    pub file: Option<std::path::PathBuf>,
+}

@@ -1,0 +1,256 @@
+//! Configuration tests: good and bad files, overrides, round trip, documentation coverage.
+
+use super::*;
+use std::path::Path;
+
+const USER: &str = r#"
+[problem]
+id = "probe"
+objectives = ["f1", "f2"]
+constraints = ["c1"]
+[problem.space]
+x = [0.0, 1.0]
+n = { bounds = [1, 8], integer = true }
+k = { bounds = [1e-5, 1e-1], log = true }
+[problem.constants]
+celsius = 36.0
+[optimizer]
+n_initial = 3
+seed = 5
+"#;
+
+const BUILTIN: &str = r#"
+[problem]
+id = "zdt1"
+builtin = "zdt1"
+[optimizer]
+n_epochs = 2
+[surrogate]
+kind = "gp"
+[output]
+file = "zdt1.h5"
+"#;
+
+fn load(text: &str, overrides: &[&str]) -> Result<RunConfig, ConfigError> {
+    let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    load_str(text, Path::new("test.toml"), &overrides)
+}
+
+fn error(text: &str, overrides: &[&str]) -> String {
+    match load(text, overrides) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn user_problem_resolves_with_defaults() {
+    let config = load(USER, &[]).unwrap();
+    assert_eq!(config.problem.space.names(), ["x", "n", "k"]);
+    assert!(config.problem.space.parameters()[1].integer);
+    assert!(config.problem.space.parameters()[2].log);
+    assert_eq!(
+        config.problem.constants,
+        vec![("celsius".to_string(), 36.0)]
+    );
+    assert_eq!(config.optimizer.n_initial, 3);
+    assert_eq!(
+        config.optimizer.population_size,
+        resolve::defaults::POPULATION_SIZE
+    );
+    assert_eq!(config.output.file, Path::new("probe.h5"));
+    assert!(config.problem.reference_point.is_none());
+    assert!(matches!(config.surrogate, SurrogateConfig::Gp(_)));
+}
+
+#[test]
+fn builtin_fills_space_and_reference_point() {
+    let config = load(BUILTIN, &[]).unwrap();
+    assert_eq!(config.problem.space.dim(), 30);
+    assert_eq!(config.problem.schema.objectives, ["f1", "f2"]);
+    assert_eq!(config.problem.reference_point, Some(vec![1.1, 1.1]));
+}
+
+#[test]
+fn overrides_change_values_and_builtins() {
+    let config = load(
+        BUILTIN,
+        &[
+            "optimizer.n_epochs=5",
+            "problem.builtin=dtlz2",
+            "surrogate.kind=\"none\"",
+        ],
+    )
+    .unwrap();
+    assert_eq!(config.optimizer.n_epochs, 5);
+    assert_eq!(config.problem.schema.n_objectives(), 3);
+    assert_eq!(config.problem.space.dim(), 12);
+    assert_eq!(config.surrogate, SurrogateConfig::None);
+    let config = load(BUILTIN, &["problem.reference_point=[2.0, 2.0]"]).unwrap();
+    assert_eq!(config.problem.reference_point, Some(vec![2.0, 2.0]));
+}
+
+#[test]
+fn resolved_toml_round_trips() {
+    for text in [USER, BUILTIN] {
+        let config = load(text, &[]).unwrap();
+        let rendered = config.to_toml();
+        let again = load(&rendered, &[]).unwrap();
+        assert_eq!(again.to_toml(), rendered);
+        assert_eq!(again.problem.space, config.problem.space);
+        assert_eq!(again.optimizer, config.optimizer);
+        assert_eq!(again.surrogate, config.surrogate);
+    }
+}
+
+#[test]
+fn bad_files_name_the_key() {
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "[problem]\nid='a'\nbuiltin='zdt1'\ncolour='red'\n[optimizer]\n",
+            &[],
+            &["test.toml", "colour", "line 4"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\nn_epochs='ten'\n",
+            &[],
+            &["test.toml", "n_epochs", "line 4"],
+        ),
+        ("[problem]\nbuiltin='zdt1'\n", &[], &["missing section [optimizer]"]),
+        ("[optimizer]\n", &[], &["missing section [problem]"]),
+        (
+            "[problem]\nbuiltin='nope'\n[optimizer]\n",
+            &[],
+            &["builtin", "nope", "line 2"],
+        ),
+        (
+            "[problem]\nid='p'\nobjectives=['f']\n[problem.space]\nx=[1.0, 0.0]\n[optimizer]\n",
+            &[],
+            &["problem.space", "`x`", "not below"],
+        ),
+        (
+            "[problem]\nid='p'\nobjectives=['f']\n[problem.space]\nx=[1.0, 1.0]\n[optimizer]\n",
+            &[],
+            &["`x`", "not below"],
+        ),
+        (
+            "[problem]\nid='p'\nobjectives=['f','f']\n[problem.space]\nx=[0.0, 1.0]\n[optimizer]\n",
+            &[],
+            &["problem.objectives", "`f` appears more than once"],
+        ),
+        (
+            "[problem]\nid='p'\nobjectives=['f']\n[problem.space]\nx={bounds=[0.0,1.0], logg=true}\n[optimizer]\n",
+            &[],
+            &["problem.space.x", "expected"],
+        ),
+        (
+            "[problem]\nid='p'\nobjectives=['f']\n[problem.space]\nx={bounds=[0.0,1.0], log=true}\n[optimizer]\n",
+            &[],
+            &["`x`", "positive lower bound"],
+        ),
+        (
+            "[problem]\nid='p'\nobjectives=['f']\n[optimizer]\n",
+            &[],
+            &["[problem.space]"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\nobjectives=['f']\n[optimizer]\n",
+            &[],
+            &["problem.objectives", "not allowed"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\nresample_fraction=1.5\npopulation_size=2\n",
+            &[],
+            &["resample_fraction = 1.5", "population_size = 2"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\nreference_point=[1.0]\n[optimizer]\n",
+            &[],
+            &["reference_point", "has 1 values"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[surrogate]\nkind='gp'\nlayers=3\n",
+            &[],
+            &["layers"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[surrogate]\nkind='svm'\n",
+            &[],
+            &["svm"],
+        ),
+        ("[problem\n", &[], &["test.toml", "line 1"]),
+        (BUILTIN, &["optimizer.n_epochs"], &["--set", "KEY=VALUE"]),
+        (BUILTIN, &["optimizer.n_epochs.x=1"], &["n_epochs", "not a section"]),
+        (BUILTIN, &["optimizer.bogus=1"], &["bogus"]),
+    ];
+    for (text, overrides, fragments) in cases {
+        let message = error(text, overrides);
+        for fragment in *fragments {
+            assert!(
+                message.contains(fragment),
+                "message {message:?} lacks {fragment:?} (input {text:?})"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_error_is_reported_at_once() {
+    let message = error(
+        "[problem]\nbuiltin='zdt1'\n[optimizer]\nresample_fraction=0.0\nnum_generations=0\nn_initial=0\n",
+        &[],
+    );
+    assert!(message.contains("resample_fraction"));
+    assert!(message.contains("num_generations"));
+    assert!(message.contains("n_initial"));
+}
+
+/// Every key the configuration structs can hold, as dotted paths, from a fully populated
+/// resolved configuration.
+fn all_keys() -> Vec<String> {
+    fn walk(prefix: &str, table: &toml::Table, keys: &mut Vec<String>) {
+        for (key, value) in table {
+            if prefix == "problem.space" || prefix == "problem.constants" {
+                continue;
+            }
+            let path = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            if let toml::Value::Table(inner) = value {
+                walk(&path, inner, keys);
+            }
+            keys.push(path);
+        }
+    }
+    let mut keys = Vec::new();
+    for text in [USER, BUILTIN] {
+        let mut config = load(text, &["optimizer.max_evaluations=10"]).unwrap();
+        config.optimizer.nsga2.mutation_probability = Some(0.1);
+        let table: toml::Table = toml::from_str(&config.to_toml()).unwrap();
+        walk("", &table, &mut keys);
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+#[test]
+fn every_config_key_is_documented() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/config.md"))
+        .expect("docs/config.md");
+    let keys = all_keys();
+    assert!(keys.len() > 20, "{keys:?}");
+    let missing: Vec<&String> = keys
+        .iter()
+        .filter(|key| {
+            let leaf = key.rsplit('.').next().unwrap_or(key);
+            !docs.contains(&format!("`{leaf}`")) && !docs.contains(&format!("`[{key}]`"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/config.md does not document {missing:?}"
+    );
+}

@@ -1,0 +1,394 @@
+//! The write-once part of a new file: named types, `*_spec` datasets, problem ids, seed, the
+//! run group, and the (empty) appendable columns.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use hdf5_sys::h5i::hid_t;
+
+use super::raw::{At, Fail, Handle};
+use super::types;
+use super::write::{self, Column};
+use crate::problem::Status;
+use crate::store::{RunMetadata, StoreError};
+
+/// The appendable columns of one problem group, in append order.
+#[derive(Debug)]
+pub(super) struct Columns {
+    /// Fixed-size columns: `epochs`, `parameters`, `objectives`, `constraints` (only if the
+    /// problem has constraints), `predictions`, `status`, `eval_id`, `worker`, `start_time`,
+    /// `duration`.
+    pub fixed: Vec<Column>,
+    /// The variable-length `error` column.
+    pub error: Column,
+    /// `/<opt_id>/run/epochs`.
+    pub epochs: Column,
+}
+
+/// Fields of the `run/epochs` table, in order (`epoch` u32, the two counts u64, the rest f64).
+const EPOCH_FIELDS: [&str; 6] = [
+    "epoch",
+    "n_evaluations",
+    "n_feasible",
+    "hypervolume",
+    "fit_seconds",
+    "search_seconds",
+];
+
+/// Check names before anything is written, so a bad config never leaves a half-made file.
+pub(super) fn validate(meta: &RunMetadata, path: &Path) -> Result<(), StoreError> {
+    let invalid = |detail: String| StoreError::Invalid {
+        path: path.to_path_buf(),
+        detail,
+    };
+    if meta.opt_id.is_empty() || meta.opt_id.contains('/') || meta.opt_id == "." {
+        return Err(invalid(format!(
+            "opt_id {:?} must be a non-empty group name without `/`",
+            meta.opt_id
+        )));
+    }
+    if meta.schema.objectives.is_empty() {
+        return Err(invalid("the problem has no objectives".into()));
+    }
+    let groups: [(&str, Vec<&str>); 3] = [
+        (
+            "objective",
+            meta.schema.objectives.iter().map(String::as_str).collect(),
+        ),
+        (
+            "constraint",
+            meta.schema.constraints.iter().map(String::as_str).collect(),
+        ),
+        (
+            "parameter",
+            meta.constants
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .chain(meta.space.parameters().iter().map(|p| p.name.as_str()))
+                .collect(),
+        ),
+    ];
+    for (kind, names) in groups {
+        let mut seen = HashSet::new();
+        for name in names {
+            if name.is_empty() || name.contains('\0') {
+                return Err(invalid(format!(
+                    "{kind} name {name:?} is empty or has a NUL"
+                )));
+            }
+            if !seen.insert(name) {
+                return Err(invalid(format!(
+                    "{kind} name `{name}` is used twice (space parameters and constants share \
+                     one namespace)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Little-endian bytes of an enum (u16) value.
+fn u16_bytes(v: usize) -> [u8; 2] {
+    (v as u16).to_le_bytes()
+}
+
+/// Predefined little-endian types used in several places.
+struct Primitives {
+    f64: Handle,
+    u32: Handle,
+    u64: Handle,
+    i32: Handle,
+    bool: Handle,
+    string: Handle,
+}
+
+impl Primitives {
+    fn new(path: &Path) -> Result<Self, StoreError> {
+        let build = |r: Result<Handle, Fail>, name: &str| r.at(path, name, "build datatype");
+        Ok(Self {
+            f64: build(types::f64_le(), "f64")?,
+            u32: build(types::int_le(4, false), "u32")?,
+            u64: build(types::int_le(8, false), "u64")?,
+            i32: build(types::int_le(4, true), "i32")?,
+            bool: build(types::bool_enum(), "bool")?,
+            string: build(types::vlen_utf8(), "string")?,
+        })
+    }
+}
+
+/// The committed record types that the per-problem columns use.
+struct RecordTypes {
+    parameters: Handle,
+    objectives: Handle,
+    predictions: Handle,
+    constraints: Option<Handle>,
+    status: Handle,
+}
+
+/// The file, the run and the opt_id group being written; error context for every step.
+struct Ctx<'a> {
+    meta: &'a RunMetadata,
+    path: &'a Path,
+    opt: Handle,
+}
+
+impl Ctx<'_> {
+    /// Full name of an object under the opt_id group (for error messages).
+    fn obj(&self, name: &str) -> String {
+        format!("/{}/{name}", self.meta.opt_id)
+    }
+
+    /// Commit a freshly built type as `/<opt_id>/<name>`.
+    fn commit(&self, name: &str, built: Result<Handle, Fail>) -> Result<Handle, StoreError> {
+        let ty = built.at(self.path, &self.obj(name), "build datatype")?;
+        types::commit(self.opt.id(), name, &ty).at(
+            self.path,
+            &self.obj(name),
+            "commit datatype",
+        )?;
+        Ok(ty)
+    }
+
+    /// Write the fixed-size dataset `/<opt_id>/<name>` of `n` elements laid out in `bytes`.
+    fn array(&self, name: &str, ty: &Handle, n: usize, bytes: &[u8]) -> Result<(), StoreError> {
+        write::write_array(self.opt.id(), name, ty.id(), n, bytes).at(
+            self.path,
+            &self.obj(name),
+            "write dataset",
+        )
+    }
+
+    /// Create the group `/<opt_id>/<name>`.
+    fn group(&self, name: &str) -> Result<Handle, StoreError> {
+        write::create_group(self.opt.id(), name).at(self.path, &self.obj(name), "create group")
+    }
+
+    /// Create an empty appendable column `name` in `group` (`/<opt_id>/<group_name>/<name>`).
+    fn column(
+        &self,
+        group: &Handle,
+        group_name: &str,
+        name: &str,
+        ty: hid_t,
+    ) -> Result<Column, StoreError> {
+        Column::create(group.id(), name, ty).at(
+            self.path,
+            &self.obj(&format!("{group_name}/{name}")),
+            "create dataset",
+        )
+    }
+}
+
+/// Write the whole write-once layout under `file` and create the empty columns.
+/// (Call [`validate`] first.)
+pub(super) fn create(file: hid_t, meta: &RunMetadata, path: &Path) -> Result<Columns, StoreError> {
+    let opt = write::create_group(file, &meta.opt_id).at(path, &meta.opt_id, "create group")?;
+    let ctx = Ctx { meta, path, opt };
+    let prim = Primitives::new(path)?;
+    outputs(&ctx)?;
+    parameters(&ctx, &prim)?;
+    let record_types = record_types(&ctx)?;
+    ids_and_seed(&ctx, &prim)?;
+    let epochs = run_group(&ctx, &prim)?;
+    let (fixed, error) = problem_columns(&ctx, &prim, &record_types)?;
+    Ok(Columns {
+        fixed,
+        error,
+        epochs,
+    })
+}
+
+/// `objective_enum` / `constraint_enum` (numbered in configured order), their spec types and
+/// the `objective_spec` / `constraint_spec` datasets.
+fn outputs(ctx: &Ctx) -> Result<(), StoreError> {
+    let schema = &ctx.meta.schema;
+    for (kind, names) in [
+        ("objective", &schema.objectives),
+        ("constraint", &schema.constraints),
+    ] {
+        if names.is_empty() {
+            continue; // only constraints can be absent (validated)
+        }
+        let members: Vec<(&str, i64)> = names.iter().map(String::as_str).zip(0..).collect();
+        let enum_type = ctx.commit(
+            &format!("{kind}_enum"),
+            types::enumeration(2, false, &members),
+        )?;
+        let spec_type = ctx.commit(
+            &format!("{kind}_spec_type"),
+            types::compound(&[(kind, enum_type.id())]),
+        )?;
+        let bytes: Vec<u8> = (0..names.len()).flat_map(u16_bytes).collect();
+        ctx.array(&format!("{kind}_spec"), &spec_type, names.len(), &bytes)?;
+    }
+    Ok(())
+}
+
+/// `parameter_enum` (constants first, sorted, then space parameters, sorted — as dmosopt
+/// numbers them), `parameter_spec_type` + `parameter_spec` (one row per space parameter in
+/// configured order, matching `parameter_space_type`'s fields), `problem_parameters_type` and,
+/// if there are constants, `problem_parameters` (sorted by name).
+fn parameters(ctx: &Ctx, prim: &Primitives) -> Result<(), StoreError> {
+    let meta = ctx.meta;
+    let mut constants: Vec<&(String, f64)> = meta.constants.iter().collect();
+    constants.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut space_sorted: Vec<&str> = meta
+        .space
+        .parameters()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    space_sorted.sort_unstable();
+    let numbers: Vec<(&str, i64)> = constants
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .chain(space_sorted)
+        .zip(0..)
+        .collect();
+    let number_of = |name: &str| {
+        numbers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, v)| *v as usize)
+    };
+    let parameter_enum = ctx.commit("parameter_enum", types::enumeration(2, false, &numbers))?;
+
+    let spec_type = ctx.commit(
+        "parameter_spec_type",
+        types::compound(&[
+            ("parameter", parameter_enum.id()),
+            ("is_integer", prim.bool.id()),
+            ("lower", prim.f64.id()),
+            ("upper", prim.f64.id()),
+        ]),
+    )?;
+    let mut bytes = Vec::new();
+    for p in meta.space.parameters() {
+        bytes.extend(u16_bytes(number_of(&p.name)));
+        bytes.push(u8::from(p.integer));
+        bytes.extend(p.lower.to_le_bytes());
+        bytes.extend(p.upper.to_le_bytes());
+    }
+    ctx.array("parameter_spec", &spec_type, meta.space.dim(), &bytes)?;
+
+    let constants_type = ctx.commit(
+        "problem_parameters_type",
+        types::compound(&[
+            ("parameter", parameter_enum.id()),
+            ("is_integer", prim.bool.id()),
+            ("value", prim.f64.id()),
+        ]),
+    )?;
+    if !constants.is_empty() {
+        let mut bytes = Vec::new();
+        for (name, value) in &constants {
+            bytes.extend(u16_bytes(number_of(name)));
+            bytes.push(0); // our constants are f64: is_integer = FALSE
+            bytes.extend(value.to_le_bytes());
+        }
+        ctx.array(
+            "problem_parameters",
+            &constants_type,
+            constants.len(),
+            &bytes,
+        )?;
+    }
+    Ok(())
+}
+
+/// The committed f64 record types (fields in configured order) and `status_enum`.
+fn record_types(ctx: &Ctx) -> Result<RecordTypes, StoreError> {
+    let schema = &ctx.meta.schema;
+    let status: Vec<(&str, i64)> = Status::ALL
+        .iter()
+        .map(|s| (s.as_str(), i64::from(s.code())))
+        .collect();
+    Ok(RecordTypes {
+        objectives: ctx.commit("objective_type", types::compound_f64(&schema.objectives))?,
+        predictions: ctx.commit(
+            "surrogate_objective_type",
+            types::compound_f64(&schema.objectives),
+        )?,
+        constraints: if schema.constraints.is_empty() {
+            None
+        } else {
+            Some(ctx.commit("constraint_type", types::compound_f64(&schema.constraints))?)
+        },
+        parameters: ctx.commit(
+            "parameter_space_type",
+            types::compound_f64(&ctx.meta.space.names()),
+        )?,
+        status: ctx.commit("status_enum", types::enumeration(1, false, &status))?,
+    })
+}
+
+/// `problem_ids` (i32 `[problem_id]`) and `random_seed` (i32 `(1,)`, only if the seed fits).
+fn ids_and_seed(ctx: &Ctx, prim: &Primitives) -> Result<(), StoreError> {
+    let meta = ctx.meta;
+    ctx.array("problem_ids", &prim.i32, 1, &meta.problem_id.to_le_bytes())?;
+    if let Ok(seed) = i32::try_from(meta.seed) {
+        ctx.array("random_seed", &prim.i32, 1, &seed.to_le_bytes())?;
+    }
+    Ok(())
+}
+
+/// `/<opt_id>/run/`: `config`, `program_version`, `seed` (u64) and the empty `epochs` table.
+fn run_group(ctx: &Ctx, prim: &Primitives) -> Result<Column, StoreError> {
+    let meta = ctx.meta;
+    let run = ctx.group("run")?;
+    let obj = |name: &str| ctx.obj(&format!("run/{name}"));
+    for (name, text) in [
+        ("config", &meta.config_toml),
+        ("program_version", &meta.program_version),
+    ] {
+        write::write_string(run.id(), name, text).at(ctx.path, &obj(name), "write dataset")?;
+    }
+    write::write_scalar(run.id(), "seed", prim.u64.id(), &meta.seed.to_le_bytes()).at(
+        ctx.path,
+        &obj("seed"),
+        "write dataset",
+    )?;
+    let members: Vec<(&str, hid_t)> = EPOCH_FIELDS
+        .iter()
+        .map(|&name| match name {
+            "epoch" => (name, prim.u32.id()),
+            "n_evaluations" | "n_feasible" => (name, prim.u64.id()),
+            _ => (name, prim.f64.id()),
+        })
+        .collect();
+    let epoch_type = types::compound(&members).at(ctx.path, &obj("epochs"), "build datatype")?;
+    ctx.column(&run, "run", "epochs", epoch_type.id())
+}
+
+/// The empty, aligned columns of `/<opt_id>/<problem_id>/`: the fixed-size ones in
+/// [`Columns::fixed`] order, and `error`.
+fn problem_columns(
+    ctx: &Ctx,
+    prim: &Primitives,
+    types: &RecordTypes,
+) -> Result<(Vec<Column>, Column), StoreError> {
+    let pid = ctx.meta.problem_id.to_string();
+    let problem = ctx.group(&pid)?;
+    let mut specs: Vec<(&str, hid_t)> = vec![
+        ("epochs", prim.u32.id()),
+        ("parameters", types.parameters.id()),
+        ("objectives", types.objectives.id()),
+    ];
+    if let Some(ty) = &types.constraints {
+        specs.push(("constraints", ty.id()));
+    }
+    specs.extend([
+        ("predictions", types.predictions.id()),
+        ("status", types.status.id()),
+        ("eval_id", prim.u64.id()),
+        ("worker", prim.u32.id()),
+        ("start_time", prim.f64.id()),
+        ("duration", prim.f64.id()),
+    ]);
+    let fixed = specs
+        .into_iter()
+        .map(|(name, ty)| ctx.column(&problem, &pid, name, ty))
+        .collect::<Result<Vec<_>, _>>()?;
+    let error = ctx.column(&problem, &pid, "error", prim.string.id())?;
+    Ok((fixed, error))
+}

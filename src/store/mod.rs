@@ -1,0 +1,269 @@
+//! The run store: where every completed evaluation and every epoch summary goes.
+//!
+//! [`RunStore`] is what the optimizer loop writes to. [`MemStore`] keeps everything in memory
+//! (a test double); [`hdf5::Hdf5Store`] writes the HDF5 file laid out like the Python dmosopt's
+//! (see `reference/dmosopt-hdf5.md` and the [`hdf5`] module docs), flushing after every
+//! record so that killing the process loses nothing already stored. [`read_run`] reads a run back
+//! from any file with that layout — ours or one written by the Python dmosopt.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+use crate::problem::{EvalRecord, ProblemSchema, Status};
+use crate::space::ParameterSpace;
+
+pub mod hdf5;
+
+pub use self::hdf5::{read_run, Hdf5Store};
+
+/// Everything about a run that is known before the first evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunMetadata {
+    /// Name of the top-level group (dmosopt's `opt_id`).
+    pub opt_id: String,
+    /// Problem id (dmosopt's default is 0).
+    pub problem_id: i32,
+    pub space: ParameterSpace,
+    pub schema: ProblemSchema,
+    /// Problem parameters (`[problem.constants]`), passed to every evaluation; may be empty.
+    pub constants: Vec<(String, f64)>,
+    pub seed: u64,
+    /// The resolved configuration, as TOML text.
+    pub config_toml: String,
+    pub program_version: String,
+}
+
+/// What happened in one epoch, recorded when it ends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochSummary {
+    pub epoch: u32,
+    /// Evaluations stored so far (cumulative).
+    pub n_evaluations: u64,
+    /// Feasible evaluations stored so far (cumulative).
+    pub n_feasible: u64,
+    /// Hypervolume of the feasible front; NaN if undefined.
+    pub hypervolume: f64,
+    pub fit_seconds: f64,
+    pub search_seconds: f64,
+}
+
+/// Why the store could not write or read a run. Every message names the file and the object.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{}: the file already exists; refusing to overwrite it", path.display())]
+    Exists { path: PathBuf },
+    #[error("{}: no such file", path.display())]
+    NoFile { path: PathBuf },
+    #[error("{}: cannot {action} `{object}`: {detail}", path.display())]
+    Hdf5 {
+        path: PathBuf,
+        object: String,
+        action: String,
+        detail: String,
+    },
+    #[error("{}: `{object}` not found", path.display())]
+    Missing { path: PathBuf, object: String },
+    #[error("{}: `{object}`: {detail}", path.display())]
+    Format {
+        path: PathBuf,
+        object: String,
+        detail: String,
+    },
+    #[error("{}: `{dataset}` expects {expected} values per record, got {got}", path.display())]
+    Shape {
+        path: PathBuf,
+        dataset: String,
+        expected: usize,
+        got: usize,
+    },
+    #[error("{}: {what} is ambiguous, choose one of: {}", path.display(), choices.join(", "))]
+    Ambiguous {
+        path: PathBuf,
+        what: String,
+        choices: Vec<String>,
+    },
+    #[error("{}: invalid run metadata: {detail}", path.display())]
+    Invalid { path: PathBuf, detail: String },
+}
+
+/// Where a run's evaluations and epoch summaries are kept.
+pub trait RunStore {
+    /// Append one completed evaluation; durable (flushed) when this returns.
+    fn append(&mut self, record: &EvalRecord) -> Result<(), StoreError>;
+    /// Append one epoch summary; durable (flushed) when this returns.
+    fn record_epoch(&mut self, summary: &EpochSummary) -> Result<(), StoreError>;
+    /// Everything appended so far (kept in memory too).
+    fn records(&self) -> &[EvalRecord];
+}
+
+/// A run read back from any dmosopt-layout file (ours or the Python dmosopt's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRun {
+    pub opt_id: String,
+    pub problem_id: i32,
+    /// Space parameters in the order of `parameter_spec`.
+    pub parameter_names: Vec<String>,
+    /// Objectives in configured order (`objective_spec`).
+    pub objective_names: Vec<String>,
+    /// Constraints in configured order (`constraint_spec`); empty if the run has none.
+    pub constraint_names: Vec<String>,
+    pub rows: Vec<StoredRow>,
+}
+
+/// One evaluation as stored (values converted to f64, in the name orders of [`StoredRun`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRow {
+    pub epoch: u32,
+    pub parameters: Vec<f64>,
+    pub objectives: Vec<f64>,
+    pub constraints: Vec<f64>,
+    /// `None` for files without a `status` dataset (the Python dmosopt's).
+    pub status: Option<Status>,
+}
+
+/// Check a record's lengths against the run's space and schema.
+pub(crate) fn check_record(
+    meta: &RunMetadata,
+    record: &EvalRecord,
+    path: &std::path::Path,
+) -> Result<(), StoreError> {
+    let q = meta.schema.n_objectives();
+    let checks = [
+        ("parameters", meta.space.dim(), record.parameters.len()),
+        ("objectives", q, record.objectives.len()),
+        (
+            "constraints",
+            meta.schema.n_constraints(),
+            record.constraints.len(),
+        ),
+        (
+            "predictions",
+            q,
+            record.predictions.as_ref().map_or(q, |p| p.len()),
+        ),
+    ];
+    for (dataset, expected, got) in checks {
+        if expected != got {
+            return Err(StoreError::Shape {
+                path: path.to_path_buf(),
+                dataset: dataset.to_owned(),
+                expected,
+                got,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// In-memory store (test double): keeps records and epoch summaries in vectors.
+#[derive(Debug, Clone)]
+pub struct MemStore {
+    meta: RunMetadata,
+    records: Vec<EvalRecord>,
+    epochs: Vec<EpochSummary>,
+}
+
+impl MemStore {
+    pub fn new(meta: RunMetadata) -> Self {
+        Self {
+            meta,
+            records: Vec::new(),
+            epochs: Vec::new(),
+        }
+    }
+
+    pub fn metadata(&self) -> &RunMetadata {
+        &self.meta
+    }
+
+    pub fn epochs(&self) -> &[EpochSummary] {
+        &self.epochs
+    }
+}
+
+impl RunStore for MemStore {
+    fn append(&mut self, record: &EvalRecord) -> Result<(), StoreError> {
+        check_record(&self.meta, record, std::path::Path::new("<memory>"))?;
+        self.records.push(record.clone());
+        Ok(())
+    }
+
+    fn record_epoch(&mut self, summary: &EpochSummary) -> Result<(), StoreError> {
+        self.epochs.push(*summary);
+        Ok(())
+    }
+
+    fn records(&self) -> &[EvalRecord] {
+        &self.records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::space::Parameter;
+
+    fn meta() -> RunMetadata {
+        RunMetadata {
+            opt_id: "t".into(),
+            problem_id: 0,
+            space: ParameterSpace::new(vec![Parameter::continuous("x", 0.0, 1.0)]).unwrap(),
+            schema: ProblemSchema {
+                objectives: vec!["f".into()],
+                constraints: vec![],
+            },
+            constants: vec![],
+            seed: 1,
+            config_toml: String::new(),
+            program_version: "test".into(),
+        }
+    }
+
+    fn record(id: u64, x: f64) -> EvalRecord {
+        EvalRecord {
+            eval_id: id,
+            epoch: 0,
+            parameters: vec![x],
+            objectives: vec![x * x],
+            constraints: vec![],
+            predictions: None,
+            status: Status::Ok,
+            error: String::new(),
+            worker: 0,
+            start_time: 0.0,
+            duration: 0.0,
+        }
+    }
+
+    #[test]
+    fn mem_store_keeps_records_and_epochs() {
+        let mut store = MemStore::new(meta());
+        store.append(&record(0, 0.5)).unwrap();
+        store.append(&record(1, 0.25)).unwrap();
+        let summary = EpochSummary {
+            epoch: 0,
+            n_evaluations: 2,
+            n_feasible: 2,
+            hypervolume: f64::NAN,
+            fit_seconds: 0.1,
+            search_seconds: 0.2,
+        };
+        store.record_epoch(&summary).unwrap();
+        assert_eq!(store.records().len(), 2);
+        assert_eq!(store.records()[1], record(1, 0.25));
+        assert_eq!(store.epochs().len(), 1);
+        assert_eq!(store.epochs()[0].n_evaluations, 2);
+        assert_eq!(store.metadata().opt_id, "t");
+    }
+
+    #[test]
+    fn mem_store_rejects_wrong_shapes() {
+        let mut store = MemStore::new(meta());
+        let mut bad = record(0, 0.5);
+        bad.objectives.push(1.0);
+        let err = store.append(&bad).unwrap_err().to_string();
+        assert!(err.contains("objectives"), "{err}");
+        assert!(store.records().is_empty());
+    }
+}

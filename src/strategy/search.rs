@@ -1,0 +1,242 @@
+//! One surrogate epoch's proposal: fit the surrogate, run the MOEA on it, select new points.
+//!
+//! - Training rows: every record with finite objectives, sorted by `eval_id`. When the
+//!   problem has constraints and the model predicts no feasibility (the GP baseline), only
+//!   feasible rows are used, as in dmosopt; with fewer than two feasible rows all finite rows
+//!   are used instead, so the search is not blind.
+//! - The MOEA starts from the best evaluated points (constrained non-dominated sorting on true
+//!   values), scored by the surrogate so that parents and offspring are compared on the same
+//!   footing. Predicted feasibility `p` turns into a violation `Σ max(0, ½ − p)`.
+//! - Selection: the final population ordered by (predicted rank, −crowding distance); points
+//!   equal (after integer rounding) to an evaluated point or to an already selected one are
+//!   skipped; if too few remain, distinct mutated copies of the best ones fill the batch.
+
+use super::{moea_values, StrategyConfig};
+use crate::moea::operators::polynomial_mutation;
+use crate::moea::sorting::{rank_and_crowding, select_best};
+use crate::moea::{Moea, Nsga2, Population};
+use crate::problem::{EvalRecord, ProblemSchema};
+use crate::sampling::{sample_unit, SamplingMethod};
+use crate::space::ParameterSpace;
+use crate::surrogate::{Model, Prediction, SurrogateError, Trainer, TrainingData};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+/// Two normalized points closer than this in every coordinate are the same point.
+const DUPLICATE_TOLERANCE: f64 = 1e-9;
+
+/// New points (normalized, with predicted objectives) and where the time went.
+pub struct Proposal {
+    pub points: Vec<(Vec<f64>, Option<Vec<f64>>)>,
+    pub fit_seconds: f64,
+    pub search_seconds: f64,
+}
+
+/// Fit `trainer` on `records` and propose `n_new` new points.
+pub fn propose<'a>(
+    trainer: &dyn Trainer,
+    space: &ParameterSpace,
+    schema: &ProblemSchema,
+    config: &StrategyConfig,
+    records: impl Iterator<Item = &'a EvalRecord> + Clone,
+    n_new: usize,
+    rng: &mut ChaCha8Rng,
+) -> Result<Proposal, SurrogateError> {
+    if n_new == 0 {
+        return Ok(Proposal {
+            points: Vec::new(),
+            fit_seconds: 0.0,
+            search_seconds: 0.0,
+        });
+    }
+    let evaluated: Vec<Vec<f64>> = records
+        .clone()
+        .map(|r| space.normalize(&r.parameters))
+        .collect();
+    let data = training_data(space, schema, records.clone());
+    if data.is_empty() {
+        tracing::warn!("no evaluation has finite objectives yet: proposing random points");
+        let points = distinct_random(space, &evaluated, n_new, rng);
+        return Ok(Proposal {
+            points: points.into_iter().map(|p| (p, None)).collect(),
+            fit_seconds: 0.0,
+            search_seconds: 0.0,
+        });
+    }
+    let fit_start = Instant::now();
+    let model = trainer.fit(&data, rng.random())?;
+    let fit_seconds = fit_start.elapsed().as_secs_f64();
+
+    let search_start = Instant::now();
+    let initial = initial_population(space, model.as_ref(), config, records, rng)?;
+    let mut moea = Nsga2::new(config.nsga2.clone(), space.dim(), initial);
+    for _ in 0..config.num_generations {
+        let offspring: Vec<Vec<f64>> = moea
+            .ask(rng)
+            .into_iter()
+            .map(|unit| space.snap(&unit))
+            .collect();
+        let prediction = model.predict(&offspring)?;
+        let violation = predicted_violation(&prediction);
+        moea.tell(offspring, prediction.mean, violation);
+    }
+    let selected = select_new(space, moea.population(), &evaluated, n_new, config, rng);
+    let predicted = model.predict(&selected)?;
+    let search_seconds = search_start.elapsed().as_secs_f64();
+    Ok(Proposal {
+        points: selected
+            .into_iter()
+            .zip(predicted.mean.into_iter().map(Some))
+            .collect(),
+        fit_seconds,
+        search_seconds,
+    })
+}
+
+/// Rows for the surrogate (see the module documentation for the feasible-only rule).
+pub fn training_data<'a>(
+    space: &ParameterSpace,
+    schema: &ProblemSchema,
+    records: impl Iterator<Item = &'a EvalRecord> + Clone,
+) -> TrainingData {
+    let finite: Vec<&EvalRecord> = records.filter(|r| r.has_finite_objectives()).collect();
+    let feasible: Vec<&EvalRecord> = finite.iter().copied().filter(|r| r.is_feasible()).collect();
+    let rows = if schema.n_constraints() > 0 && feasible.len() >= 2 {
+        feasible
+    } else {
+        finite
+    };
+    TrainingData {
+        x: rows
+            .iter()
+            .map(|r| space.normalize(&r.parameters))
+            .collect(),
+        objectives: rows.iter().map(|r| r.objectives.clone()).collect(),
+        constraints: rows.iter().map(|r| r.constraints.clone()).collect(),
+    }
+}
+
+/// Violation implied by predicted constraint probabilities (zero without a feasibility model).
+fn predicted_violation(prediction: &Prediction) -> Vec<f64> {
+    match &prediction.feasibility {
+        Some(probabilities) => probabilities
+            .iter()
+            .map(|row| row.iter().map(|p| (0.5 - p).max(0.0)).sum())
+            .collect(),
+        None => vec![0.0; prediction.mean.len()],
+    }
+}
+
+/// The best evaluated points (true values) re-scored by the model, topped up with random
+/// points when fewer than a population exist.
+fn initial_population<'a>(
+    space: &ParameterSpace,
+    model: &dyn Model,
+    config: &StrategyConfig,
+    records: impl Iterator<Item = &'a EvalRecord>,
+    rng: &mut ChaCha8Rng,
+) -> Result<Population, SurrogateError> {
+    let usable: Vec<&EvalRecord> = records.filter(|r| r.has_finite_objectives()).collect();
+    let (objectives, violation): (Vec<Vec<f64>>, Vec<f64>) =
+        usable.iter().map(|r| moea_values(r)).unzip();
+    let best = select_best(&objectives, &violation, config.population_size);
+    let mut x: Vec<Vec<f64>> = best
+        .iter()
+        .map(|&i| space.normalize(&usable[i].parameters))
+        .collect();
+    if x.len() < config.population_size {
+        let missing = config.population_size - x.len();
+        x.extend(
+            sample_unit(SamplingMethod::Mc, missing, space.dim(), rng)
+                .into_iter()
+                .map(|unit| space.snap(&unit)),
+        );
+    }
+    let prediction = model.predict(&x)?;
+    let violation = predicted_violation(&prediction);
+    Ok(Population {
+        x,
+        objectives: prediction.mean,
+        violation,
+    })
+}
+
+fn is_duplicate(point: &[f64], others: &[Vec<f64>]) -> bool {
+    others.iter().any(|other| {
+        other
+            .iter()
+            .zip(point)
+            .all(|(a, b)| (a - b).abs() <= DUPLICATE_TOLERANCE)
+    })
+}
+
+/// `n_new` distinct, not yet evaluated points from the final population.
+fn select_new(
+    space: &ParameterSpace,
+    population: &Population,
+    evaluated: &[Vec<f64>],
+    n_new: usize,
+    config: &StrategyConfig,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<f64>> {
+    let (rank, crowding) = rank_and_crowding(&population.objectives, &population.violation);
+    let mut order: Vec<usize> = (0..population.len()).collect();
+    order.sort_by(|&a, &b| {
+        rank[a]
+            .cmp(&rank[b])
+            .then(crowding[b].total_cmp(&crowding[a]))
+            .then(a.cmp(&b))
+    });
+    let mut selected: Vec<Vec<f64>> = Vec::with_capacity(n_new);
+    for &i in &order {
+        if selected.len() == n_new {
+            return selected;
+        }
+        let point = space.snap(&population.x[i]);
+        if !is_duplicate(&point, evaluated) && !is_duplicate(&point, &selected) {
+            selected.push(point);
+        }
+    }
+    // Too few distinct points: mutate the best ones until the batch is full.
+    let eta = vec![config.nsga2.mutation_eta; space.dim()];
+    let mut attempts = 0;
+    while selected.len() < n_new && attempts < 100 * n_new {
+        attempts += 1;
+        let parent = &population.x[order[attempts % order.len().max(1)]];
+        let mut child = parent.clone();
+        polynomial_mutation(&mut child, &eta, 1.0, rng);
+        let child = space.snap(&child);
+        if !is_duplicate(&child, evaluated) && !is_duplicate(&child, &selected) {
+            selected.push(child);
+        }
+    }
+    let mut all_known: Vec<Vec<f64>> = evaluated.to_vec();
+    all_known.extend(selected.iter().cloned());
+    let remaining = n_new - selected.len();
+    selected.extend(distinct_random(space, &all_known, remaining, rng));
+    selected
+}
+
+/// Random points distinct from `known` (integer spaces may run out: then fewer are returned).
+fn distinct_random(
+    space: &ParameterSpace,
+    known: &[Vec<f64>],
+    n: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<f64>> {
+    let mut points: Vec<Vec<f64>> = Vec::with_capacity(n);
+    for _ in 0..(100 * n) {
+        if points.len() == n {
+            break;
+        }
+        let Some(unit) = sample_unit(SamplingMethod::Mc, 1, space.dim(), rng).pop() else {
+            break;
+        };
+        let point = space.snap(&unit);
+        if !is_duplicate(&point, known) && !is_duplicate(&point, &points) {
+            points.push(point);
+        }
+    }
+    points
+}

@@ -1,0 +1,359 @@
+//! Strategy tests with the oracle surrogate and in-process evaluation: whole runs in
+//! milliseconds, no libtorch, no files.
+
+use super::*;
+use crate::problem::{EvalRequest, Evaluation, Outcome};
+use crate::problems::{Builtin, Problem};
+use crate::space::Parameter;
+use crate::surrogate::oracle::OracleTrainer;
+use rand::seq::SliceRandom;
+use std::sync::Arc;
+
+fn config(dim: usize, n_epochs: usize) -> StrategyConfig {
+    StrategyConfig {
+        initial_design_size: 2 * dim,
+        initial_method: SamplingMethod::Slh,
+        n_epochs,
+        population_size: 40,
+        num_generations: 30,
+        resample_size: 10,
+        nsga2: Nsga2Params {
+            population_size: 40,
+            ..Nsga2Params::default()
+        },
+        max_evaluations: None,
+        reference_point: Some(vec![1.1, 1.1]),
+        seed: 7,
+    }
+}
+
+fn evaluate(problem: &dyn Problem, candidate: &Candidate) -> Outcome {
+    let Evaluation {
+        objectives,
+        constraints,
+    } = problem.evaluate(&candidate.parameters);
+    Outcome {
+        eval_id: candidate.eval_id,
+        objectives,
+        constraints,
+        status: Status::Ok,
+        error: String::new(),
+        worker: 0,
+        start_time: 0.0,
+        duration: 0.0,
+    }
+}
+
+/// Drive the strategy to completion, handing out `batch` at a time and (optionally) telling
+/// the outcomes back in a shuffled order.
+fn drive(
+    strategy: &mut Strategy,
+    batch: usize,
+    mut outcome_of: impl FnMut(&Candidate) -> Outcome,
+    shuffle_seed: Option<u64>,
+) -> Vec<EpochReport> {
+    let mut shuffler = shuffle_seed.map(ChaCha8Rng::seed_from_u64);
+    let mut reports = Vec::new();
+    loop {
+        match strategy.ask(batch).expect("ask") {
+            Ask::Evaluate(candidates) => {
+                let mut outcomes: Vec<Outcome> = candidates.iter().map(&mut outcome_of).collect();
+                if let Some(rng) = shuffler.as_mut() {
+                    outcomes.shuffle(rng);
+                }
+                for outcome in outcomes {
+                    strategy.tell(outcome).expect("tell");
+                }
+            }
+            Ask::Wait => panic!("every handed-out candidate was told, yet the strategy waits"),
+            Ask::Finished => break,
+        }
+        reports.extend(strategy.take_reports());
+    }
+    reports.extend(strategy.take_reports());
+    reports
+}
+
+fn zdt1(dim: usize) -> Arc<dyn Problem> {
+    Builtin::Zdt1.build(Some(dim), None).expect("zdt1")
+}
+
+fn oracle_strategy(problem: &Arc<dyn Problem>, config: StrategyConfig) -> Strategy {
+    Strategy::new(
+        problem.space().clone(),
+        problem.schema().clone(),
+        config,
+        SearchMode::Surrogate(Box::new(OracleTrainer::new(Arc::clone(problem)))),
+    )
+}
+
+#[test]
+fn surrogate_run_evaluates_initial_design_then_resample_batches() {
+    let problem = zdt1(6);
+    let mut strategy = oracle_strategy(&problem, config(6, 4));
+    let reports = drive(&mut strategy, 5, |c| evaluate(problem.as_ref(), c), None);
+    assert_eq!(strategy.n_completed(), 12 + 4 * 10);
+    let epochs: Vec<u32> = reports.iter().map(|r| r.epoch).collect();
+    assert_eq!(epochs, vec![0, 1, 2, 3, 4]);
+    let per_epoch = |e: u32| strategy.records().filter(|r| r.epoch == e).count();
+    assert_eq!(per_epoch(0), 12);
+    assert_eq!(per_epoch(3), 10);
+    // Hypervolume never decreases (the evaluated set only grows) and the search helps.
+    for pair in reports.windows(2) {
+        assert!(pair[1].hypervolume >= pair[0].hypervolume);
+    }
+    assert!(
+        reports[4].hypervolume > reports[0].hypervolume + 0.05,
+        "{reports:?}"
+    );
+    // Surrogate-proposed points carry predictions; the initial design does not.
+    assert!(strategy
+        .records()
+        .all(|r| (r.epoch == 0) == r.predictions.is_none()));
+}
+
+#[test]
+fn oracle_surrogate_on_zdt1_approaches_the_front() {
+    let problem = zdt1(10);
+    let mut config = config(10, 8);
+    config.population_size = 60;
+    config.nsga2.population_size = 60;
+    config.num_generations = 60;
+    config.resample_size = 20;
+    let mut strategy = oracle_strategy(&problem, config);
+    let reports = drive(&mut strategy, 8, |c| evaluate(problem.as_ref(), c), None);
+    let final_hv = reports.last().unwrap().hypervolume;
+    assert!(final_hv > 0.80, "final hypervolume {final_hv}");
+}
+
+#[test]
+fn arrival_order_does_not_change_the_evaluated_points() {
+    let problem = zdt1(5);
+    let points = |shuffle: Option<u64>, batch: usize| {
+        let mut strategy = oracle_strategy(&problem, config(5, 3));
+        drive(
+            &mut strategy,
+            batch,
+            |c| evaluate(problem.as_ref(), c),
+            shuffle,
+        );
+        strategy
+            .records()
+            .map(|r| r.parameters.clone())
+            .collect::<Vec<_>>()
+    };
+    let reference = points(None, 100);
+    assert_eq!(points(Some(1), 3), reference);
+    assert_eq!(points(Some(2), 7), reference);
+}
+
+#[test]
+fn different_seeds_give_different_points() {
+    let problem = zdt1(5);
+    let run = |seed| {
+        let mut config = config(5, 1);
+        config.seed = seed;
+        let mut strategy = oracle_strategy(&problem, config);
+        drive(&mut strategy, 4, |c| evaluate(problem.as_ref(), c), None);
+        strategy
+            .records()
+            .map(|r| r.parameters.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_ne!(run(1), run(2));
+    assert_eq!(run(3), run(3));
+}
+
+#[test]
+fn proposals_never_repeat_an_evaluated_point() {
+    let problem = zdt1(4);
+    let mut strategy = oracle_strategy(&problem, config(4, 5));
+    drive(&mut strategy, 10, |c| evaluate(problem.as_ref(), c), None);
+    let points: Vec<Vec<f64>> = strategy.records().map(|r| r.parameters.clone()).collect();
+    for (i, a) in points.iter().enumerate() {
+        for b in &points[i + 1..] {
+            assert_ne!(a, b, "duplicate evaluated point");
+        }
+    }
+}
+
+#[test]
+fn budget_caps_the_number_of_evaluations() {
+    let problem = zdt1(5);
+    let mut config = config(5, 10);
+    config.max_evaluations = Some(27);
+    let mut strategy = oracle_strategy(&problem, config);
+    drive(&mut strategy, 4, |c| evaluate(problem.as_ref(), c), None);
+    assert_eq!(strategy.n_completed(), 27);
+}
+
+#[test]
+fn zero_epochs_evaluates_only_the_initial_design() {
+    let problem = zdt1(5);
+    let mut strategy = oracle_strategy(&problem, config(5, 0));
+    let reports = drive(&mut strategy, 4, |c| evaluate(problem.as_ref(), c), None);
+    assert_eq!(strategy.n_completed(), 10);
+    assert_eq!(reports.len(), 1);
+}
+
+#[test]
+fn failed_evaluations_are_recorded_and_the_run_continues() {
+    let problem = zdt1(5);
+    let mut strategy = oracle_strategy(&problem, config(5, 3));
+    let schema = problem.schema().clone();
+    drive(
+        &mut strategy,
+        4,
+        |c| {
+            if c.eval_id % 3 == 0 {
+                Outcome::failure(c.eval_id, &schema, Status::Failed, "boom")
+            } else {
+                evaluate(problem.as_ref(), c)
+            }
+        },
+        None,
+    );
+    let failed: Vec<_> = strategy
+        .records()
+        .filter(|r| r.status == Status::Failed)
+        .collect();
+    assert!(!failed.is_empty());
+    assert!(failed
+        .iter()
+        .all(|r| r.objectives.iter().all(|v| v.is_nan()) && r.error == "boom"));
+    assert_eq!(strategy.n_completed(), 10 + 3 * 10);
+}
+
+#[test]
+fn direct_search_runs_generations_on_the_true_function() {
+    let problem = zdt1(8);
+    let mut config = config(8, 3);
+    config.num_generations = 20;
+    let mut strategy = Strategy::new(
+        problem.space().clone(),
+        problem.schema().clone(),
+        config,
+        SearchMode::Direct,
+    );
+    let reports = drive(
+        &mut strategy,
+        16,
+        |c| evaluate(problem.as_ref(), c),
+        Some(5),
+    );
+    assert_eq!(strategy.n_completed(), 16 + 3 * 20 * 40);
+    assert_eq!(reports.len(), 4);
+    assert!(
+        reports[3].hypervolume > reports[0].hypervolume + 0.1,
+        "{reports:?}"
+    );
+}
+
+#[test]
+fn unknown_outcomes_and_wrong_lengths_are_errors() {
+    let problem = zdt1(4);
+    let mut strategy = oracle_strategy(&problem, config(4, 1));
+    let Ask::Evaluate(batch) = strategy.ask(2).unwrap() else {
+        panic!("expected candidates")
+    };
+    let mut outcome = evaluate(problem.as_ref(), &batch[0]);
+    outcome.eval_id = 999;
+    assert!(matches!(
+        strategy.tell(outcome),
+        Err(StrategyError::UnknownEvalId(999))
+    ));
+    let mut outcome = evaluate(problem.as_ref(), &batch[0]);
+    outcome.objectives.pop();
+    assert!(matches!(
+        strategy.tell(outcome),
+        Err(StrategyError::WrongLength { .. })
+    ));
+    // The candidate is still in flight and can be told correctly.
+    assert!(strategy.tell(evaluate(problem.as_ref(), &batch[0])).is_ok());
+    assert_eq!(strategy.n_in_flight(), 1);
+    assert_eq!(strategy.n_queued(), 6);
+}
+
+/// A problem with an integer and a log-scaled parameter.
+struct MixedProblem {
+    space: ParameterSpace,
+    schema: ProblemSchema,
+}
+
+impl Problem for MixedProblem {
+    fn space(&self) -> &ParameterSpace {
+        &self.space
+    }
+    fn schema(&self) -> &ProblemSchema {
+        &self.schema
+    }
+    fn evaluate(&self, x: &[f64]) -> Evaluation {
+        let (n, k) = (x[0], x[1]);
+        Evaluation {
+            objectives: vec![
+                (n - 3.0).powi(2) + k.log10().abs(),
+                n + (k * 100.0).ln().abs(),
+            ],
+            constraints: vec![],
+        }
+    }
+}
+
+#[test]
+fn integer_parameters_are_integers_in_every_evaluated_point() {
+    let problem: Arc<dyn Problem> = Arc::new(MixedProblem {
+        space: ParameterSpace::new(vec![
+            Parameter {
+                name: "n".into(),
+                lower: 1.0,
+                upper: 8.0,
+                integer: true,
+                log: false,
+            },
+            Parameter {
+                name: "k".into(),
+                lower: 1e-5,
+                upper: 1e-1,
+                integer: false,
+                log: true,
+            },
+        ])
+        .unwrap(),
+        schema: ProblemSchema {
+            objectives: vec!["a".into(), "b".into()],
+            constraints: vec![],
+        },
+    });
+    let mut config = config(2, 3);
+    config.initial_design_size = 8;
+    config.reference_point = None;
+    let mut strategy = oracle_strategy(&problem, config);
+    let reports = drive(&mut strategy, 3, |c| evaluate(problem.as_ref(), c), None);
+    assert!(reports.iter().all(|r| r.hypervolume.is_nan()));
+    for record in strategy.records() {
+        assert_eq!(record.parameters[0].fract(), 0.0, "{:?}", record.parameters);
+        assert!((1.0..=8.0).contains(&record.parameters[0]));
+        assert!((1e-5..=1e-1).contains(&record.parameters[1]));
+    }
+}
+
+#[test]
+fn requests_carry_real_units() {
+    let problem = Builtin::Osy.build(None, None).unwrap();
+    let mut strategy = oracle_strategy(&problem, config(6, 0));
+    let Ask::Evaluate(batch) = strategy.ask(100).unwrap() else {
+        panic!()
+    };
+    let request = EvalRequest {
+        eval_id: batch[0].eval_id,
+        epoch: batch[0].epoch,
+        parameters: batch[0].parameters.clone(),
+    };
+    for (value, parameter) in request.parameters.iter().zip(problem.space().parameters()) {
+        assert!(*value >= parameter.lower && *value <= parameter.upper);
+    }
+    assert!(
+        batch.iter().any(|c| c.parameters[0] > 1.0),
+        "OSY x1 spans [0, 10]"
+    );
+}
