@@ -12,8 +12,9 @@
 //!   skipped; if too few remain, distinct mutated copies of the best ones fill the batch.
 
 use super::{moea_values, StrategyConfig};
+use crate::indicators::hypervolume;
 use crate::moea::operators::polynomial_mutation;
-use crate::moea::sorting::{rank_and_crowding, select_best};
+use crate::moea::sorting::{first_front, rank_and_crowding, select_best};
 use crate::moea::{Moea, Nsga2, Population};
 use crate::problem::{EvalRecord, ProblemSchema};
 use crate::sampling::{sample_unit, SamplingMethod};
@@ -69,7 +70,7 @@ pub fn propose<'a>(
     let fit_seconds = fit_start.elapsed().as_secs_f64();
 
     let search_start = Instant::now();
-    let initial = initial_population(space, model.as_ref(), config, records, rng)?;
+    let initial = initial_population(space, model.as_ref(), config, records.clone(), rng)?;
     let mut moea = Nsga2::new(config.nsga2.clone(), space.dim(), initial);
     for _ in 0..config.num_generations {
         let offspring: Vec<Vec<f64>> = moea
@@ -81,7 +82,19 @@ pub fn propose<'a>(
         let violation = predicted_violation(&prediction);
         moea.tell(offspring, prediction.mean, violation);
     }
-    let selected = select_new(space, moea.population(), &evaluated, n_new, config, rng);
+    let feasible_objectives: Vec<Vec<f64>> = records
+        .filter(|r| r.is_feasible())
+        .map(|r| r.objectives.clone())
+        .collect();
+    let selected = select_new(
+        space,
+        moea.population(),
+        &evaluated,
+        &feasible_objectives,
+        n_new,
+        config,
+        rng,
+    );
     let predicted = model.predict(&selected)?;
     let search_seconds = search_start.elapsed().as_secs_f64();
     Ok(Proposal {
@@ -171,11 +184,14 @@ fn is_duplicate(point: &[f64], others: &[Vec<f64>]) -> bool {
     })
 }
 
-/// `n_new` distinct, not yet evaluated points from the final population.
+/// `n_new` distinct, not yet evaluated points from the final population: first greedily by
+/// predicted hypervolume gain over the evaluated feasible front (2 and 3 objectives, where the
+/// exact hypervolume is cheap), then by (rank, −crowding distance).
 fn select_new(
     space: &ParameterSpace,
     population: &Population,
     evaluated: &[Vec<f64>],
+    feasible_objectives: &[Vec<f64>],
     n_new: usize,
     config: &StrategyConfig,
     rng: &mut ChaCha8Rng,
@@ -188,16 +204,42 @@ fn select_new(
             .then(crowding[b].total_cmp(&crowding[a]))
             .then(a.cmp(&b))
     });
-    let mut selected: Vec<Vec<f64>> = Vec::with_capacity(n_new);
+    // Distinct, not yet evaluated candidates in (rank, crowding) order.
+    let mut candidates: Vec<(usize, Vec<f64>)> = Vec::new();
     for &i in &order {
-        if selected.len() == n_new {
-            return selected;
-        }
         let point = space.snap(&population.x[i]);
-        if !is_duplicate(&point, evaluated) && !is_duplicate(&point, &selected) {
-            selected.push(point);
+        let known = candidates
+            .iter()
+            .any(|(_, p)| is_duplicate(&point, std::slice::from_ref(p)));
+        if !known && !is_duplicate(&point, evaluated) {
+            candidates.push((i, point));
         }
     }
+    let feasible_candidates: Vec<usize> = (0..candidates.len())
+        .filter(|&c| population.violation[candidates[c].0] <= 0.0)
+        .collect();
+    let predicted: Vec<Vec<f64>> = feasible_candidates
+        .iter()
+        .map(|&c| population.objectives[candidates[c].0].clone())
+        .collect();
+    let mut chosen: Vec<usize> = match &config.reference_point {
+        Some(reference) if (2..=3).contains(&reference.len()) => {
+            greedy_hypervolume(&predicted, feasible_objectives, reference, n_new)
+                .into_iter()
+                .map(|k| feasible_candidates[k])
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    for c in 0..candidates.len() {
+        if chosen.len() >= n_new {
+            break;
+        }
+        if !chosen.contains(&c) {
+            chosen.push(c);
+        }
+    }
+    let mut selected: Vec<Vec<f64>> = chosen.iter().map(|&c| candidates[c].1.clone()).collect();
     // Too few distinct points: mutate the best ones until the batch is full.
     let eta = vec![config.nsga2.mutation_eta; space.dim()];
     let mut attempts = 0;
@@ -216,6 +258,57 @@ fn select_new(
     let remaining = n_new - selected.len();
     selected.extend(distinct_random(space, &all_known, remaining, rng));
     selected
+}
+
+/// Greedy batch selection by predicted hypervolume gain: repeatedly take the candidate whose
+/// predicted objectives add the most hypervolume to the evaluated front plus the points taken
+/// so far (lazy greedy: gains only shrink as the set grows). Stops when no candidate adds
+/// anything; returns indices into `candidates`.
+fn greedy_hypervolume(
+    candidates: &[Vec<f64>],
+    evaluated: &[Vec<f64>],
+    reference: &[f64],
+    n_new: usize,
+) -> Vec<usize> {
+    let mut current: Vec<Vec<f64>> = first_front(evaluated, &[])
+        .into_iter()
+        .map(|i| evaluated[i].clone())
+        .collect();
+    let mut current_volume = hypervolume(&current, reference);
+    let gain = |current: &mut Vec<Vec<f64>>, volume: f64, point: &[f64]| {
+        current.push(point.to_vec());
+        let gained = hypervolume(current, reference) - volume;
+        current.pop();
+        gained
+    };
+    let mut upper: Vec<f64> = candidates
+        .iter()
+        .map(|c| gain(&mut current, current_volume, c))
+        .collect();
+    let mut taken = vec![false; candidates.len()];
+    let mut chosen = Vec::new();
+    while chosen.len() < n_new {
+        let best = (0..candidates.len())
+            .filter(|&i| !taken[i])
+            .max_by(|&a, &b| upper[a].total_cmp(&upper[b]).then(b.cmp(&a)));
+        let Some(best) = best else { break };
+        if upper[best] <= 0.0 {
+            break;
+        }
+        let fresh = gain(&mut current, current_volume, &candidates[best]);
+        let runner_up = (0..candidates.len())
+            .filter(|&i| !taken[i] && i != best)
+            .map(|i| upper[i])
+            .fold(f64::NEG_INFINITY, f64::max);
+        upper[best] = fresh;
+        if fresh >= runner_up && fresh > 0.0 {
+            taken[best] = true;
+            chosen.push(best);
+            current.push(candidates[best].clone());
+            current_volume += fresh;
+        }
+    }
+    chosen
 }
 
 /// Random points distinct from `known` (integer spaces may run out: then fewer are returned).

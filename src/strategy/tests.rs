@@ -357,3 +357,32 @@ fn requests_carry_real_units() {
         "OSY x1 spans [0, 10]"
     );
 }
+
+#[test]
+#[ignore = "experiment: prints the oracle-surrogate hypervolume per epoch on DTLZ2"]
+fn oracle_dtlz2_experiment() {
+    let problem = Builtin::Dtlz2.build(None, None).unwrap();
+    let config = StrategyConfig {
+        initial_design_size: 36,
+        initial_method: SamplingMethod::Slh,
+        n_epochs: 9,
+        population_size: 200,
+        num_generations: 100,
+        resample_size: 50,
+        nsga2: Nsga2Params {
+            population_size: 200,
+            ..Nsga2Params::default()
+        },
+        max_evaluations: Some(500),
+        reference_point: Some(vec![1.1, 1.1, 1.1]),
+        seed: 1,
+    };
+    let mut strategy = oracle_strategy(&problem, config);
+    let reports = drive(&mut strategy, 50, |c| evaluate(problem.as_ref(), c), None);
+    for r in reports {
+        println!(
+            "epoch {} n {} hv {:.4}",
+            r.epoch, r.n_evaluations, r.hypervolume
+        );
+    }
+}

@@ -25,7 +25,10 @@
 //! All objectives × restarts form one batch: the covariance matrices are one `[B, N, N]`
 //! tensor, factored with one batched `linalg_cholesky_ex`, and one Adam (written here,
 //! element-wise, so the batch members stay independent) minimizes the sum of the members'
-//! negative log posteriors. A member whose factorization fails is retried with jitter
+//! negative log posteriors. Its gradient is taken in closed form from `½ (K⁻¹ − α αᵀ)`
+//! (R&W eq. 5.9) rather than by autograd through the factorization, which is several times
+//! slower; a step costs one batched Cholesky, one `cholesky_inverse` and a handful of fused
+//! `[B, N, N]` passes. A member whose factorization fails is retried with jitter
 //! `1e-8 … 1e-2 · σ²` added to the diagonal; a member whose loss or gradient is not finite
 //! goes back to its last finite parameters, with its Adam moments reset and its step halved.
 //!
@@ -34,10 +37,17 @@
 //! `α = K⁻¹ y`; the posterior of the latent function at `x*` is
 //! `mean = k*ᵀ α`, `variance = σ² − ‖L⁻¹ k*‖²` (R&W eqs. 2.25–2.26, algorithm 2.1), returned
 //! in the objectives' own units. Input gradients of the mean come from autograd. Work is done
-//! in chunks of [`PREDICTION_CHUNK_ROWS`] points, in `f64`, on the configured device.
+//! in chunks of up to [`PREDICTION_CHUNK_ROWS`] points, in `f64`, on the configured device.
+//!
+//! # Memory
+//! Training holds about ten `[B, N, N]` tensors; objectives are trained (and factored) in
+//! groups so that one such tensor stays under 512 MiB, and prediction chunks shrink so that
+//! an `[m, N, chunk]` tensor does too. The model keeps `m` factors of `N × N`.
 //!
 //! Reference: C. E. Rasmussen and C. K. I. Williams, *Gaussian Processes for Machine
 //! Learning*, MIT Press, 2006, ch. 2 (regression) and § 4.2 (Matérn kernels).
+
+use std::ops::Range;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -75,8 +85,13 @@ const INPUT_CENTRE: f64 = 0.5;
 /// Squared distances are clamped below at this, which keeps `sqrt` differentiable at 0.
 const MIN_SQUARED_DISTANCE: f64 = 1e-30;
 
-/// Points per chunk in [`GpModel::predict`] and [`GpModel::objective_gradients`].
+/// Most points per chunk in [`GpModel::predict`] and [`GpModel::objective_gradients`].
 pub const PREDICTION_CHUNK_ROWS: usize = 4096;
+
+/// Most elements of one `[B, N, N]` training tensor or `[m, N, c]` prediction tensor
+/// (512 MiB in `f64`): objectives are trained in groups, and prediction chunks shrink, to
+/// stay under it.
+const MAX_BATCH_ELEMENTS: usize = 1 << 26;
 
 const ADAM_BETA1: f64 = 0.9;
 const ADAM_BETA2: f64 = 0.999;
@@ -144,11 +159,60 @@ impl GpTrainer {
             .f_sub_scalar(INPUT_CENTRE)
             .context("centring gp inputs")?;
         let restarts = self.config.restarts.max(1);
-        let objective = MarginalLikelihood::new(inputs, &targets, restarts, layout, device)?;
-        let initial = initial_parameters(layout, targets.objectives, restarts, seed);
-        let search = optimise(&objective, initial, &self.config)?;
-        let chosen = choose_best_restarts(&search, layout, targets.objectives, restarts)?;
-        GpModel::build(&objective.inputs, &targets, layout, chosen, device)
+        let group_size = objectives_per_group(targets.points, restarts);
+        let fit = FitPlan {
+            inputs: &inputs,
+            targets: &targets,
+            layout,
+            restarts,
+            group_size,
+            device,
+        };
+        fit.run(&self.config, seed)
+    }
+}
+
+/// Objectives trained together, so that a `[B, N, N]` tensor stays under
+/// [`MAX_BATCH_ELEMENTS`] (at least one objective per group).
+fn objectives_per_group(points: usize, restarts: usize) -> usize {
+    let per_objective = restarts
+        .saturating_mul(points.saturating_mul(points))
+        .max(1);
+    (MAX_BATCH_ELEMENTS / per_objective).max(1)
+}
+
+/// Everything a fit needs, shared by the objective groups.
+struct FitPlan<'a> {
+    /// Centred training inputs `[N, n]`.
+    inputs: &'a Tensor,
+    targets: &'a StandardizedTargets,
+    layout: Layout,
+    restarts: usize,
+    group_size: usize,
+    device: Device,
+}
+
+impl FitPlan<'_> {
+    /// Trains each group of objectives (all restarts batched), then builds the model.
+    fn run(&self, config: &GpConfig, seed: u64) -> Result<GpModel, SurrogateError> {
+        let objectives = self.targets.objectives;
+        let initial = initial_parameters(self.layout, objectives, self.restarts, seed);
+        let per_objective = self.restarts * self.layout.width();
+        let mut chosen = Vec::with_capacity(objectives);
+        for first in (0..objectives).step_by(self.group_size) {
+            let group = first..(first + self.group_size).min(objectives);
+            let objective = MarginalLikelihood::new(self, group.clone())?;
+            let start = group.start * per_objective;
+            let end = group.end * per_objective;
+            let search = optimise(&objective, initial[start..end].to_vec(), config)?;
+            chosen.extend(choose_best_restarts(
+                &search,
+                self.layout,
+                group,
+                self.restarts,
+            )?);
+        }
+        GpModel::build(self, chosen)
     }
 }
 
@@ -345,16 +409,21 @@ struct Forward {
 }
 
 impl MarginalLikelihood {
-    fn new(
-        inputs: Tensor,
-        targets: &StandardizedTargets,
-        restarts: usize,
-        layout: Layout,
-        device: Device,
-    ) -> Result<Self, SurrogateError> {
-        let members = targets.objectives * restarts;
+    /// The objective for every restart of the objectives in `group`.
+    fn new(plan: &FitPlan<'_>, group: Range<usize>) -> Result<Self, SurrogateError> {
+        let FitPlan {
+            inputs,
+            targets,
+            layout,
+            restarts,
+            device,
+            ..
+        } = *plan;
+        let members = group.len() * restarts;
         let per_objective = targets_tensor(targets, device)?; // [m, N, 1]
-        let member_objective: Vec<i64> = (0..members).map(|b| (b / restarts) as i64).collect();
+        let member_objective: Vec<i64> = (0..members)
+            .map(|member| (group.start + member / restarts) as i64)
+            .collect();
         let index = Tensor::f_from_slice(&member_objective)
             .and_then(|t| t.f_to(device))
             .context("building the gp member index")?;
@@ -363,8 +432,8 @@ impl MarginalLikelihood {
             .context("repeating gp targets per restart")?;
         let (prior_mean, prior_std) = layout.prior();
         Ok(Self {
-            identity: identity(row_count(&inputs)?, device)?,
-            inputs,
+            identity: identity(row_count(inputs)?, device)?,
+            inputs: inputs.shallow_clone(),
             targets,
             prior_mean: row_tensor(&prior_mean, device)?,
             prior_std: row_tensor(&prior_std, device)?,
@@ -399,7 +468,7 @@ impl MarginalLikelihood {
     /// Covariances, their factors, `α` and the negative log posterior per member
     /// (R&W algorithm 2.1 plus the prior).
     fn forward(&self, parameters: &Tensor) -> Result<Forward, SurrogateError> {
-        let terms = kernel_terms(&self.inputs, parameters, self.layout, &self.identity)?;
+        let terms = kernel_terms(&self.inputs, parameters, self.layout)?;
         let factor = robust_cholesky(&terms.kernel, &terms.signal, &self.identity)?;
         let alpha = self
             .targets
@@ -450,45 +519,45 @@ impl MarginalLikelihood {
             .context("gp standardized hyperparameters")
     }
 
-    /// Gradients `[B, n + 2]` of the members' losses, in closed form (R&W eq. 5.9):
-    /// with `W = ½ (K⁻¹ − α αᵀ)` the gradient of the negative log likelihood with respect to
-    /// `K`, `∂/∂ log σ² = σ² Σ W ∘ M`, `∂/∂ log σ_n² = σ_n² tr W` and
-    /// `∂/∂ log ℓ_d = −2 Σ_ij G_ij (a_id − a_jd)²` with `G = σ² W ∘ ∂M/∂r²` and `a = x / ℓ`.
-    /// This avoids autograd through the Cholesky factorization, whose backward pass costs
-    /// several times the factorization. Members that did not factor get garbage here; the
-    /// caller discards them.
+    /// Gradients `[B, n + 2]` of the members' losses, in closed form (R&W eq. 5.9).
+    ///
+    /// With `W = ½ (K⁻¹ − α αᵀ)` the gradient of the negative log likelihood with respect to
+    /// `K`: `∂/∂ log σ² = σ² Σ W ∘ M`, `∂/∂ log σ_n² = σ_n² tr W` and
+    /// `∂/∂ log ℓ_d = −2 Σ_ij G_ij (a_id − a_jd)²` with `G = σ² W ∘ ∂M/∂s²` and the scaled
+    /// inputs `a = √5 x / ℓ` (so `s² = |a_i − a_j|²`). This avoids autograd through the
+    /// Cholesky factorization, whose backward pass costs several times the factorization.
+    /// Members that did not factor get garbage here; the caller discards them.
     fn gradient(&self, forward: &Forward, parameters: &Tensor) -> Result<Tensor, SurrogateError> {
         let terms = &forward.terms;
-        let outer = forward
-            .alpha
-            .f_transpose(1, 2)
-            .and_then(|t| forward.alpha.f_matmul(&t))
-            .context("gp alpha outer product")?;
-        let weight = forward
+        let alpha = &forward.alpha;
+        let members = self.members as i64;
+        let mut weight = forward
             .factor
             .lower
             .f_cholesky_inverse(false)
-            .and_then(|t| t.f_sub(&outer))
-            .and_then(|t| t.f_mul_scalar(0.5))
+            .and_then(|t| t.f_contiguous())
+            .context("gp kernel inverse")?;
+        let _ = alpha
+            .f_neg()
+            .and_then(|negated| weight.f_baddbmm_(&negated, &alpha.f_transpose(1, 2)?))
+            .and_then(|_| weight.f_mul_scalar_(0.5))
             .context("gp kernel gradient")?;
         let signal_gradient = weight
-            .f_mul(&terms.correlation)
-            .and_then(|t| t.f_sum_dim_intlist([1i64, 2].as_slice(), false, Kind::Double))
-            .and_then(|t| t.f_mul(&terms.signal))
-            .and_then(|t| t.f_unsqueeze(1))
+            .f_view([members, 1, -1])
+            .and_then(|w| w.f_bmm(&terms.correlation.f_view([members, -1, 1])?))
+            .and_then(|t| t.f_view([members, 1]))
+            .and_then(|t| t.f_mul(&terms.signal.f_unsqueeze(1)?))
             .context("gp signal-variance gradient")?;
         let noise_gradient = weight
             .f_diagonal(0, -2, -1)
-            .and_then(|t| t.f_sum_dim_intlist([-1i64].as_slice(), false, Kind::Double))
-            .and_then(|t| t.f_mul(&terms.noise))
-            .and_then(|t| t.f_unsqueeze(1))
+            .and_then(|t| t.f_sum_dim_intlist([-1i64].as_slice(), true, Kind::Double))
+            .and_then(|t| t.f_mul(&terms.noise.f_unsqueeze(1)?))
             .context("gp noise-variance gradient")?;
-        let signal = per_member(&terms.signal)?;
-        let distance_weight = weight
-            .f_mul(&terms.slope)
-            .and_then(|t| t.f_mul(&signal))
+        let _ = weight
+            .f_mul_(&terms.slope)
+            .and_then(|_| weight.f_mul_(&per_member_raw(&terms.signal)?))
             .context("gp distance weights")?;
-        let length_scale_gradient = length_scale_gradient(&distance_weight, &terms.scaled_inputs)?;
+        let length_scale_gradient = length_scale_gradient(&weight, &terms.scaled_inputs)?;
         let prior_gradient = self
             .standardized_parameters(parameters)?
             .f_div(&self.prior_std)
@@ -579,72 +648,56 @@ fn per_member(values: &Tensor) -> Result<Tensor, SurrogateError> {
         .context("shaping per-member values")
 }
 
-/// Inputs `[p, n]` divided by each member's length scales `[B, 1, n]`: `[B, p, n]`.
+/// `[B]` → `[B, 1, 1]` without the error mapping (for use inside `and_then`).
+fn per_member_raw(values: &Tensor) -> Result<Tensor, tch::TchError> {
+    values.f_view([-1, 1, 1])
+}
+
+/// Inputs `[p, n]` scaled as `√5 x / ℓ` by each member's length scales `[B, 1, n]`:
+/// `[B, p, n]`. The Matérn-5/2 argument `s = √5 r` is then a plain Euclidean distance.
 fn scale_inputs(inputs: &Tensor, length_scales: &Tensor) -> Result<Tensor, SurrogateError> {
     inputs
         .f_unsqueeze(0)
         .and_then(|t| t.f_div(length_scales))
+        .and_then(|t| t.f_mul_scalar(5f64.sqrt()))
         .context("scaling gp inputs")
 }
 
-/// `√5 r` between scaled inputs `[B, p, n]` and `[B, q, n]`: `[B, p, q]`.
-fn scaled_distances(left: &Tensor, right: &Tensor) -> Result<Tensor, SurrogateError> {
-    let sum_dims = [-1i64];
-    let left_norms = left
+/// Squared norms of scaled inputs `[B, p, n]` as `[B, p, 1]`.
+fn squared_norms(scaled: &Tensor) -> Result<Tensor, tch::TchError> {
+    scaled
         .f_square()
-        .and_then(|t| t.f_sum_dim_intlist(sum_dims.as_slice(), true, Kind::Double))
-        .context("matern left norms")?;
-    let right_norms = right
-        .f_square()
-        .and_then(|t| t.f_sum_dim_intlist(sum_dims.as_slice(), true, Kind::Double))
+        .and_then(|t| t.f_sum_dim_intlist([-1i64].as_slice(), true, Kind::Double))
+}
+
+/// `|a_i|² − 2 a_i·b_j + |b_j|²` `[B, p, q]` for scaled inputs `[B, p, n]`, `[B, q, n]`.
+fn squared_distances(left: &Tensor, right: &Tensor) -> Result<Tensor, SurrogateError> {
+    let right_transposed = right.f_transpose(1, 2).context("matern transpose")?;
+    let right_norms = squared_norms(right)
         .and_then(|t| t.f_transpose(1, 2))
         .context("matern right norms")?;
-    right
-        .f_transpose(1, 2)
-        .and_then(|t| left.f_matmul(&t))
-        .and_then(|t| t.f_mul_scalar(-2.0))
-        .and_then(|t| t.f_add(&left_norms))
-        .and_then(|t| t.f_add(&right_norms))
-        .and_then(|t| t.f_clamp_min(MIN_SQUARED_DISTANCE))
-        .and_then(|t| t.f_sqrt())
-        .and_then(|t| t.f_mul_scalar(5f64.sqrt()))
-        .context("matern distances")
+    let mut squared = squared_norms(left)
+        .and_then(|norms| norms.f_baddbmm(left, &right_transposed, 1.0, -2.0))
+        .context("matern cross products")?;
+    let _ = squared.f_add_(&right_norms).context("matern distances")?;
+    Ok(squared)
 }
 
-/// Unit-variance Matérn-5/2 correlation `(1 + s + s²/3) e^(−s)` and its derivative with
-/// respect to `r²`, `−⅚ (1 + s) e^(−s)`, from `s = √5 r`.
-fn matern52(scaled_distance: &Tensor) -> Result<(Tensor, Tensor), SurrogateError> {
-    let envelope = scaled_distance
-        .f_neg()
-        .and_then(|t| t.f_exp())
-        .context("matern envelope")?;
-    let linear = scaled_distance
-        .f_add_scalar(1.0)
-        .context("matern polynomial")?;
-    let correlation = scaled_distance
-        .f_square()
-        .and_then(|t| t.f_div_scalar(3.0))
-        .and_then(|t| t.f_add(&linear))
-        .and_then(|t| t.f_mul(&envelope))
-        .context("matern correlation")?;
-    let slope = linear
-        .f_mul(&envelope)
-        .and_then(|t| t.f_mul_scalar(-5.0 / 6.0))
-        .context("matern slope")?;
-    Ok((correlation, slope))
-}
-
-/// Unit-variance Matérn-5/2 correlations between scaled inputs `[B, p, n]` and `[B, q, n]`.
+/// Unit-variance Matérn-5/2 correlations `(1 + s + s²/3) e^(−s)` between scaled inputs
+/// `[B, p, n]` and `[B, q, n]`: `[B, p, q]`. Out of place, so autograd can run through it.
 fn matern52_correlation(left: &Tensor, right: &Tensor) -> Result<Tensor, SurrogateError> {
-    let scaled_distance = scaled_distances(left, right)?;
-    let envelope = scaled_distance
+    let distance = squared_distances(left, right)?
+        .f_clamp_min(MIN_SQUARED_DISTANCE)
+        .and_then(|t| t.f_sqrt())
+        .context("matern distances")?;
+    let envelope = distance
         .f_neg()
         .and_then(|t| t.f_exp())
         .context("matern envelope")?;
-    scaled_distance
+    distance
         .f_square()
         .and_then(|t| t.f_div_scalar(3.0))
-        .and_then(|t| t.f_add(&scaled_distance))
+        .and_then(|t| t.f_add(&distance))
         .and_then(|t| t.f_add_scalar(1.0))
         .and_then(|t| t.f_mul(&envelope))
         .context("matern correlation")
@@ -674,11 +727,11 @@ fn unpack_parameters(
 
 /// The training covariance of a parameter batch and the pieces its gradient needs.
 struct KernelTerms {
-    /// Training inputs divided by the length scales `[B, N, n]`.
+    /// Scaled training inputs `√5 x / ℓ` `[B, N, n]`.
     scaled_inputs: Tensor,
     /// Unit-variance correlations `M` `[B, N, N]`.
     correlation: Tensor,
-    /// `∂M/∂r²` `[B, N, N]`.
+    /// `∂M/∂s² = −(1 + s) e^(−s) / 6` `[B, N, N]`.
     slope: Tensor,
     /// `σ² M + σ_n² I` `[B, N, N]`.
     kernel: Tensor,
@@ -689,22 +742,29 @@ struct KernelTerms {
 }
 
 /// The training covariances `σ² M(X, X) + σ_n² I` of a parameter batch `[B, n + 2]`.
+///
+/// Element-wise work is fused in place (the `[B, N, N]` passes dominate a training step at
+/// moderate `N`), so this must run without autograd.
 fn kernel_terms(
     inputs: &Tensor,
     parameters: &Tensor,
     layout: Layout,
-    identity: &Tensor,
 ) -> Result<KernelTerms, SurrogateError> {
     let (length_scales, signal, noise) = unpack_parameters(parameters, layout)?;
     let scaled_inputs = scale_inputs(inputs, &length_scales)?;
-    let (correlation, slope) = matern52(&scaled_distances(&scaled_inputs, &scaled_inputs)?)?;
-    let noise_diagonal = identity
-        .f_mul(&per_member(&noise)?)
-        .context("gp noise diagonal")?;
+    let mut distance = squared_distances(&scaled_inputs, &scaled_inputs)?;
+    let _ = distance
+        .f_clamp_min_(0.0)
+        .and_then(|_| distance.f_sqrt_())
+        .context("gp distances")?;
+    let (correlation, slope) = matern52_with_slope(&distance)?;
     let kernel = correlation
         .f_mul(&per_member(&signal)?)
-        .and_then(|t| t.f_add(&noise_diagonal))
         .context("gp covariance")?;
+    let _ = kernel
+        .f_diagonal(0, -2, -1)
+        .and_then(|mut diagonal| diagonal.f_add_(&noise.f_unsqueeze(1)?))
+        .context("gp noise diagonal")?;
     Ok(KernelTerms {
         scaled_inputs,
         correlation,
@@ -713,6 +773,25 @@ fn kernel_terms(
         signal,
         noise,
     })
+}
+
+/// Matérn-5/2 correlation `(1 + s + s²/3) e^(−s)` and its derivative with respect to `s²`,
+/// `−(1 + s) e^(−s) / 6`, from distances `s` (in place where possible).
+fn matern52_with_slope(distance: &Tensor) -> Result<(Tensor, Tensor), SurrogateError> {
+    let mut envelope = distance.f_neg().context("matern envelope")?;
+    let _ = envelope.f_exp_().context("matern envelope")?;
+    let mut slope = distance.f_add_scalar(1.0).context("matern polynomial")?;
+    let mut correlation = distance.f_mul(distance).context("matern polynomial")?;
+    let _ = correlation
+        .f_div_scalar_(3.0)
+        .and_then(|_| correlation.f_add_(&slope))
+        .and_then(|_| correlation.f_mul_(&envelope))
+        .context("matern correlation")?;
+    let _ = slope
+        .f_mul_(&envelope)
+        .and_then(|_| slope.f_mul_scalar_(-1.0 / 6.0))
+        .context("matern slope")?;
+    Ok((correlation, slope))
 }
 
 /// A batched Cholesky factorization and which members succeeded.
@@ -839,48 +918,79 @@ fn optimise(
     initial: Vec<f64>,
     config: &GpConfig,
 ) -> Result<Search, SurrogateError> {
-    let width = objective.layout.width();
-    let members = objective.members;
-    let (lower_bounds, upper_bounds) = objective.layout.bounds();
-    let mut parameters = initial;
-    let mut last_finite = parameters.clone();
-    let mut best = Search {
-        parameters: parameters.clone(),
-        losses: vec![f64::INFINITY; members],
-    };
-    let mut step_scale = vec![1.0; members];
-    let mut adam = Adam::new(members, width);
+    let mut state = SearchState::new(initial, objective.members, objective.layout);
     for iteration in 0..=config.iterations {
         let stepping = iteration < config.iterations;
-        let evaluation = objective.evaluate(&parameters, stepping)?;
-        for member in 0..members {
-            let range = member * width..(member + 1) * width;
-            let gradient = evaluation.gradients.as_ref().map(|g| &g[range.clone()]);
-            let loss = evaluation.losses[member];
-            let finite = evaluation.usable[member]
-                && loss.is_finite()
-                && gradient.is_none_or(|g| g.iter().all(|v| v.is_finite()));
-            if finite {
-                last_finite[range.clone()].copy_from_slice(&parameters[range.clone()]);
-                if loss < best.losses[member] {
-                    best.losses[member] = loss;
-                    best.parameters[range.clone()].copy_from_slice(&parameters[range.clone()]);
-                }
-            }
-            let Some(gradient) = gradient else { continue };
-            let member_parameters = &mut parameters[range.clone()];
-            if finite {
-                let rate = config.learning_rate * step_scale[member];
-                adam.step(member, member_parameters, gradient, rate);
-                clamp(member_parameters, &lower_bounds, &upper_bounds);
-            } else {
-                member_parameters.copy_from_slice(&last_finite[range]);
-                adam.reset(member);
-                step_scale[member] *= 0.5;
-            }
+        let evaluation = objective.evaluate(&state.parameters, stepping)?;
+        for member in 0..objective.members {
+            state.update(member, &evaluation, config.learning_rate);
         }
     }
-    Ok(best)
+    Ok(state.best)
+}
+
+/// The optimiser's per-member bookkeeping.
+struct SearchState {
+    width: usize,
+    lower_bounds: Vec<f64>,
+    upper_bounds: Vec<f64>,
+    /// Current parameters, member-major.
+    parameters: Vec<f64>,
+    /// The parameters of each member's last finite evaluation.
+    last_finite: Vec<f64>,
+    best: Search,
+    /// Per-member step multiplier, halved after each non-finite evaluation.
+    step_scale: Vec<f64>,
+    adam: Adam,
+}
+
+impl SearchState {
+    fn new(initial: Vec<f64>, members: usize, layout: Layout) -> Self {
+        let (lower_bounds, upper_bounds) = layout.bounds();
+        Self {
+            width: layout.width(),
+            lower_bounds,
+            upper_bounds,
+            last_finite: initial.clone(),
+            best: Search {
+                parameters: initial.clone(),
+                losses: vec![f64::INFINITY; members],
+            },
+            parameters: initial,
+            step_scale: vec![1.0; members],
+            adam: Adam::new(members, layout.width()),
+        }
+    }
+
+    /// Records `member`'s evaluation and, when it has a gradient, steps it (or, when the
+    /// evaluation is not finite, sends it back to its last finite parameters).
+    fn update(&mut self, member: usize, evaluation: &Evaluation, learning_rate: f64) {
+        let range = member * self.width..(member + 1) * self.width;
+        let gradient = evaluation.gradients.as_ref().map(|g| &g[range.clone()]);
+        let loss = evaluation.losses[member];
+        let finite = evaluation.usable[member]
+            && loss.is_finite()
+            && gradient.is_none_or(|g| g.iter().all(|v| v.is_finite()));
+        if finite {
+            self.last_finite[range.clone()].copy_from_slice(&self.parameters[range.clone()]);
+            if loss < self.best.losses[member] {
+                self.best.losses[member] = loss;
+                self.best.parameters[range.clone()]
+                    .copy_from_slice(&self.parameters[range.clone()]);
+            }
+        }
+        let Some(gradient) = gradient else { return };
+        let parameters = &mut self.parameters[range.clone()];
+        if finite {
+            let rate = learning_rate * self.step_scale[member];
+            self.adam.step(member, parameters, gradient, rate);
+            clamp(parameters, &self.lower_bounds, &self.upper_bounds);
+        } else {
+            parameters.copy_from_slice(&self.last_finite[range]);
+            self.adam.reset(member);
+            self.step_scale[member] *= 0.5;
+        }
+    }
 }
 
 fn clamp(parameters: &mut [f64], lower: &[f64], upper: &[f64]) {
@@ -893,13 +1003,14 @@ fn clamp(parameters: &mut [f64], lower: &[f64], upper: &[f64]) {
 fn choose_best_restarts(
     search: &Search,
     layout: Layout,
-    objectives: usize,
+    group: Range<usize>,
     restarts: usize,
 ) -> Result<Vec<(Vec<f64>, f64)>, SurrogateError> {
     let width = layout.width();
-    (0..objectives)
-        .map(|objective| {
-            let members = objective * restarts..(objective + 1) * restarts;
+    group
+        .enumerate()
+        .map(|(local, objective)| {
+            let members = local * restarts..(local + 1) * restarts;
             let best = members
                 .filter(|member| search.losses[*member].is_finite())
                 .min_by(|a, b| search.losses[*a].total_cmp(&search.losses[*b]))
@@ -919,49 +1030,46 @@ fn choose_best_restarts(
 pub struct GpModel {
     device: Device,
     dimension: usize,
-    /// Training inputs scaled by each objective's length scales `[m, N, n]`.
-    scaled_inputs: Tensor,
-    /// `[m, 1, n]`.
-    length_scales: Tensor,
-    /// Signal variances `[m, 1]`.
-    signal: Tensor,
-    /// Cholesky factors of `K + σ_n² I` `[m, N, N]`.
-    lower: Tensor,
-    /// `(K + σ_n² I)⁻¹ y` `[m, N, 1]`.
-    alpha: Tensor,
+    /// Training points `N`.
+    points: usize,
+    posterior: Posterior,
     /// Per-objective output mean and standard deviation `[m, 1]`.
     output_mean: Tensor,
     output_std: Tensor,
     hyperparameters: Vec<GpHyperparameters>,
 }
 
-impl GpModel {
-    fn build(
+/// The precomputed posterior of a group of objectives (standardized units).
+struct Posterior {
+    /// Training inputs scaled by each objective's length scales, `√5 x / ℓ` `[g, N, n]`.
+    scaled_inputs: Tensor,
+    /// `[g, 1, n]`.
+    length_scales: Tensor,
+    /// Signal variances `[g, 1]`.
+    signal: Tensor,
+    /// Cholesky factors of `K + σ_n² I` `[g, N, N]`.
+    lower: Tensor,
+    /// `(K + σ_n² I)⁻¹ y` `[g, N, 1]`.
+    alpha: Tensor,
+}
+
+impl Posterior {
+    /// Factors the covariances of one group of objectives with their chosen hyperparameters.
+    fn factor(
         inputs: &Tensor,
-        targets: &StandardizedTargets,
+        targets: &Tensor,
         layout: Layout,
-        chosen: Vec<(Vec<f64>, f64)>,
+        chosen: &[(Vec<f64>, f64)],
         device: Device,
     ) -> Result<Self, SurrogateError> {
         let flat: Vec<f64> = chosen.iter().flat_map(|(p, _)| p.iter().copied()).collect();
-        let shape = [targets.objectives as i64, layout.width() as i64];
+        let shape = [chosen.len() as i64, layout.width() as i64];
         let parameters = Tensor::f_from_slice(&flat)
             .and_then(|t| t.f_view(shape))
             .and_then(|t| t.f_to(device))
             .context("uploading chosen gp hyperparameters")?;
-        tch::no_grad(|| Self::factor(inputs, targets, layout, &parameters, &chosen, device))
-    }
-
-    fn factor(
-        inputs: &Tensor,
-        targets: &StandardizedTargets,
-        layout: Layout,
-        parameters: &Tensor,
-        chosen: &[(Vec<f64>, f64)],
-        device: Device,
-    ) -> Result<Self, SurrogateError> {
         let identity = identity(row_count(inputs)?, device)?;
-        let terms = kernel_terms(inputs, parameters, layout, &identity)?;
+        let terms = kernel_terms(inputs, &parameters, layout)?;
         let factor = robust_cholesky(&terms.kernel, &terms.signal, &identity)?;
         if factor.usable_flags.iter().any(|usable| !usable) {
             return Err(SurrogateError::Cholesky {
@@ -969,7 +1077,7 @@ impl GpModel {
                 jitter: JITTER_LEVELS[JITTER_LEVELS.len() - 1],
             });
         }
-        let alpha = targets_tensor(targets, device)?
+        let alpha = targets
             .f_cholesky_solve(&factor.lower, false)
             .context("gp cholesky solve")?;
         if tensor_to_vec(&alpha)?.iter().any(|v| !v.is_finite()) {
@@ -979,17 +1087,66 @@ impl GpModel {
             });
         }
         Ok(Self {
-            device,
-            dimension: layout.dimension,
             scaled_inputs: terms.scaled_inputs,
-            length_scales: unpack_parameters(parameters, layout)?.0,
+            length_scales: unpack_parameters(&parameters, layout)?.0,
             signal: terms.signal.f_view([-1, 1]).context("gp signal shape")?,
             lower: factor.lower,
             alpha,
-            output_mean: column_tensor(&targets.means, device)?,
-            output_std: column_tensor(&targets.stds, device)?,
-            hyperparameters: describe(chosen, layout),
         })
+    }
+
+    /// Stacks the groups' posteriors along the objective axis.
+    fn concatenate(mut groups: Vec<Self>) -> Result<Self, SurrogateError> {
+        if groups.len() == 1 {
+            if let Some(only) = groups.pop() {
+                return Ok(only);
+            }
+        }
+        let join = |select: fn(&Self) -> &Tensor| {
+            let parts: Vec<&Tensor> = groups.iter().map(select).collect();
+            Tensor::f_cat(&parts, 0).context("joining gp objective groups")
+        };
+        Ok(Self {
+            scaled_inputs: join(|p| &p.scaled_inputs)?,
+            length_scales: join(|p| &p.length_scales)?,
+            signal: join(|p| &p.signal)?,
+            lower: join(|p| &p.lower)?,
+            alpha: join(|p| &p.alpha)?,
+        })
+    }
+}
+
+impl GpModel {
+    /// Factors the chosen hyperparameters' covariances, group by group.
+    fn build(plan: &FitPlan<'_>, chosen: Vec<(Vec<f64>, f64)>) -> Result<Self, SurrogateError> {
+        let device = plan.device;
+        let all_targets = targets_tensor(plan.targets, device)?;
+        let mut groups = Vec::new();
+        for (index, group) in chosen.chunks(plan.group_size).enumerate() {
+            let targets = all_targets
+                .f_narrow(0, (index * plan.group_size) as i64, group.len() as i64)
+                .context("selecting gp targets")?;
+            groups.push(tch::no_grad(|| {
+                Posterior::factor(plan.inputs, &targets, plan.layout, group, device)
+            })?);
+        }
+        let joined = Posterior::concatenate(groups)?;
+        Ok(Self {
+            device,
+            dimension: plan.layout.dimension,
+            points: plan.targets.points,
+            posterior: joined,
+            output_mean: column_tensor(&plan.targets.means, device)?,
+            output_std: column_tensor(&plan.targets.stds, device)?,
+            hyperparameters: describe(&chosen, plan.layout),
+        })
+    }
+
+    /// Points per prediction chunk: at most [`PREDICTION_CHUNK_ROWS`], fewer when a
+    /// `[m, N, chunk]` tensor would exceed [`MAX_BATCH_ELEMENTS`].
+    fn chunk_rows(&self) -> usize {
+        let per_row = self.n_objectives().saturating_mul(self.points).max(1);
+        (MAX_BATCH_ELEMENTS / per_row).clamp(1, PREDICTION_CHUNK_ROWS)
     }
 
     /// The fitted hyperparameters, one entry per objective.
@@ -1000,13 +1157,19 @@ impl GpModel {
     /// Posterior means in output units `[m, c]` for centred points `[c, n]`, and the
     /// standardized cross-covariances `[m, N, c]`.
     fn mean_and_cross(&self, points: &Tensor) -> Result<(Tensor, Tensor), SurrogateError> {
-        let scaled = scale_inputs(points, &self.length_scales)?;
-        let cross = matern52_correlation(&self.scaled_inputs, &scaled)?
-            .f_mul(&self.signal.f_unsqueeze(-1).context("gp signal shape")?)
+        let scaled = scale_inputs(points, &self.posterior.length_scales)?;
+        let cross = matern52_correlation(&self.posterior.scaled_inputs, &scaled)?
+            .f_mul(
+                &self
+                    .posterior
+                    .signal
+                    .f_unsqueeze(-1)
+                    .context("gp signal shape")?,
+            )
             .context("gp cross-covariance")?;
         let mean = cross
             .f_transpose(1, 2)
-            .and_then(|t| t.f_matmul(&self.alpha))
+            .and_then(|t| t.f_matmul(&self.posterior.alpha))
             .and_then(|t| t.f_squeeze_dim(-1))
             .and_then(|t| t.f_mul(&self.output_std))
             .and_then(|t| t.f_add(&self.output_mean))
@@ -1017,12 +1180,14 @@ impl GpModel {
     /// Posterior variances in output units `[m, c]` from cross-covariances `[m, N, c]`.
     fn variance(&self, cross: &Tensor) -> Result<Tensor, SurrogateError> {
         let explained = self
+            .posterior
             .lower
             .f_linalg_solve_triangular(cross, false, true, false)
             .and_then(|t| t.f_square())
             .and_then(|t| t.f_sum_dim_intlist([1i64].as_slice(), false, Kind::Double))
             .context("gp explained variance")?;
-        self.signal
+        self.posterior
+            .signal
             .f_sub(&explained)
             .and_then(|t| t.f_clamp_min(0.0))
             .and_then(|t| t.f_mul(&self.output_std.f_square()?))
@@ -1107,7 +1272,7 @@ impl Model for GpModel {
         let objectives = self.n_objectives();
         let mut mean = Vec::with_capacity(x.len());
         let mut variance = Vec::with_capacity(x.len());
-        for rows in x.chunks(PREDICTION_CHUNK_ROWS) {
+        for rows in x.chunks(self.chunk_rows()) {
             let (chunk_mean, chunk_variance) = tch::no_grad(|| self.predict_chunk(rows))?;
             mean.extend(chunk_mean.chunks(objectives).map(<[f64]>::to_vec));
             variance.extend(chunk_variance.chunks(objectives).map(<[f64]>::to_vec));
@@ -1123,7 +1288,7 @@ impl Model for GpModel {
         validate_rows(x, self.dimension, "x")?;
         let per_point = self.n_objectives() * self.dimension;
         let mut gradients = Vec::with_capacity(x.len());
-        for rows in x.chunks(PREDICTION_CHUNK_ROWS) {
+        for rows in x.chunks(self.chunk_rows()) {
             let flat = tch::with_grad(|| self.gradient_chunk(rows))?;
             gradients.extend(flat.chunks(per_point).map(|point| {
                 point
@@ -1287,7 +1452,15 @@ mod tests {
         let targets = StandardizedTargets::from_data(&data).unwrap();
         let layout = Layout { dimension: 3 };
         let inputs = rows_to_tensor(&data.x, 3, "x", Device::Cpu).unwrap() - INPUT_CENTRE;
-        let objective = MarginalLikelihood::new(inputs, &targets, 2, layout, Device::Cpu).unwrap();
+        let plan = FitPlan {
+            inputs: &inputs,
+            targets: &targets,
+            layout,
+            restarts: 2,
+            group_size: 2,
+            device: Device::Cpu,
+        };
+        let objective = MarginalLikelihood::new(&plan, 0..2).unwrap();
         let parameters = initial_parameters(layout, 2, 2, 41);
         let evaluation = objective.evaluate(&parameters, true).unwrap();
         let shortcut = evaluation.gradients.unwrap();
@@ -1295,9 +1468,10 @@ mod tests {
         let tracked = Tensor::from_slice(&parameters)
             .view([4, 5])
             .set_requires_grad(true);
-        let kernel = kernel_terms(&objective.inputs, &tracked, layout, &objective.identity)
-            .unwrap()
-            .kernel;
+        let (length_scales, signal, noise) = unpack_parameters(&tracked, layout).unwrap();
+        let scaled = scale_inputs(&objective.inputs, &length_scales).unwrap();
+        let kernel = matern52_correlation(&scaled, &scaled).unwrap() * signal.view([-1, 1, 1])
+            + &objective.identity * noise.view([-1, 1, 1]);
         let lower = kernel.linalg_cholesky(false);
         let whitened = lower.linalg_solve_triangular(&objective.targets, false, true, false);
         let loss = whitened.square().sum(Kind::Double) * 0.5
@@ -1319,6 +1493,67 @@ mod tests {
         let total: f64 = evaluation.losses.iter().sum::<f64>() - normaliser;
         let expected = f64::try_from(loss).unwrap();
         assert!((total - expected).abs() < 1e-9 * expected.abs().max(1.0));
+    }
+
+    #[test]
+    fn training_objectives_in_groups_matches_one_batch() {
+        let function = |x: &[f64]| vec![five_dimensional(x)[0], x[0] * x[1], (3.0 * x[2]).sin()];
+        let data = training_data(random_points(40, 3, 42), function);
+        let targets = StandardizedTargets::from_data(&data).unwrap();
+        let inputs = rows_to_tensor(&data.x, 3, "x", Device::Cpu).unwrap() - INPUT_CENTRE;
+        let points = random_points(20, 3, 43);
+        let predict = |group_size: usize| {
+            let plan = FitPlan {
+                inputs: &inputs,
+                targets: &targets,
+                layout: Layout { dimension: 3 },
+                restarts: 2,
+                group_size,
+                device: Device::Cpu,
+            };
+            let model = plan.run(&GpConfig::default(), 44).unwrap();
+            model.predict(&points).unwrap()
+        };
+        let together = predict(3);
+        let apart = predict(2);
+        for (a, b) in together
+            .mean
+            .iter()
+            .flatten()
+            .zip(apart.mean.iter().flatten())
+        {
+            assert!((a - b).abs() <= 1e-9 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+        assert_eq!(objectives_per_group(300, 3), 248);
+        assert_eq!(objectives_per_group(5000, 3), 1);
+    }
+
+    #[test]
+    fn non_finite_evaluations_restore_the_last_finite_parameters() {
+        let layout = Layout { dimension: 1 };
+        let mut state = SearchState::new(vec![0.0, 0.0, -4.0, 0.5, 0.5, -4.0], 2, layout);
+        let finite = Evaluation {
+            losses: vec![1.0, 2.0],
+            usable: vec![true, true],
+            gradients: Some(vec![1.0, 1.0, 1.0, -1.0, -1.0, -1.0]),
+        };
+        for member in 0..2 {
+            state.update(member, &finite, 0.1);
+        }
+        let after_step = state.parameters.clone();
+        assert!((after_step[0] + 0.1).abs() < 1e-9 && (after_step[3] - 0.6).abs() < 1e-9);
+        let broken = Evaluation {
+            losses: vec![f64::NAN, 1.5],
+            usable: vec![true, true],
+            gradients: Some(vec![f64::NAN, f64::NAN, f64::NAN, -1.0, -1.0, -1.0]),
+        };
+        for member in 0..2 {
+            state.update(member, &broken, 0.1);
+        }
+        assert_eq!(&state.parameters[..3], &[0.0, 0.0, -4.0]);
+        assert_eq!(state.step_scale, vec![0.5, 1.0]);
+        assert_eq!(state.best.losses, vec![1.0, 1.5]);
+        assert_eq!(&state.best.parameters[3..], &after_step[3..]);
     }
 
     #[test]
@@ -1505,61 +1740,5 @@ mod tests {
              held-out normalized RMSE {errors:.3?}",
             tch::get_num_threads()
         );
-    }
-}
-#[cfg(test)]
-mod profile_tmp {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn profile_pieces() {
-        let layout = Layout { dimension: 30 };
-        let x: Vec<Vec<f64>> = (0..300)
-            .map(|i| {
-                (0..30)
-                    .map(|j| ((i * 31 + j * 17) % 97) as f64 / 97.0)
-                    .collect()
-            })
-            .collect();
-        let data = TrainingData {
-            objectives: x.iter().map(|r| vec![r[0], r[1] * r[2]]).collect(),
-            constraints: vec![],
-            x,
-        };
-        let targets = StandardizedTargets::from_data(&data).unwrap();
-        let inputs = rows_to_tensor(&data.x, 30, "x", Device::Cpu).unwrap() - INPUT_CENTRE;
-        let objective = MarginalLikelihood::new(inputs, &targets, 3, layout, Device::Cpu).unwrap();
-        let parameters = initial_parameters(layout, 2, 3, 1);
-        let p = Tensor::from_slice(&parameters).view([6, 32]);
-        let time = |label: &str, f: &dyn Fn()| {
-            f();
-            let start = std::time::Instant::now();
-            for _ in 0..20 {
-                f();
-            }
-            println!("{label}: {:.2} ms", start.elapsed().as_secs_f64() * 50.0);
-        };
-        tch::no_grad(|| {
-            time("kernel_terms", &|| {
-                kernel_terms(&objective.inputs, &p, layout, &objective.identity).unwrap();
-            });
-            let terms = kernel_terms(&objective.inputs, &p, layout, &objective.identity).unwrap();
-            time("cholesky", &|| {
-                robust_cholesky(&terms.kernel, &terms.signal, &objective.identity).unwrap();
-            });
-            time("forward", &|| {
-                objective.forward(&p).unwrap();
-            });
-            let forward = objective.forward(&p).unwrap();
-            time("gradient", &|| {
-                objective.gradient(&forward, &p).unwrap();
-            });
-            time("cholesky_inverse", &|| {
-                forward.factor.lower.cholesky_inverse(false);
-            });
-            time("evaluate", &|| {
-                objective.evaluate(&parameters, true).unwrap();
-            });
-        });
     }
 }

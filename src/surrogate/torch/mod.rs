@@ -32,11 +32,15 @@ pub fn resolve_device(choice: DeviceChoice) -> Result<Device, SurrogateError> {
 }
 
 /// Wraps a libtorch error as [`SurrogateError::Torch`], naming what was being done.
+///
+/// libtorch appends a C++ backtrace to its messages; only the text before it is kept.
 pub fn torch_error(context: &'static str, error: TchError) -> SurrogateError {
-    SurrogateError::Torch {
-        context,
-        message: error.to_string(),
-    }
+    let message = error.to_string();
+    let message = match message.split_once("\nException raised from") {
+        Some((head, _)) => head.to_string(),
+        None => message,
+    };
+    SurrogateError::Torch { context, message }
 }
 
 /// `result.context("what was being done")?` for libtorch results.
