@@ -4,6 +4,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 setup_all
 say "running the test suite (release profile)"
+# Tests run in parallel (threads and processes); one libtorch thread each keeps its OpenMP
+# workers from spinning against each other on a small machine.
+export OMP_NUM_THREADS=1
 log="$(mktemp)"
 status=0
 cargo build --release --locked --benches

@@ -73,6 +73,10 @@ pub struct RunArgs {
     /// Random seed (overrides optimizer.seed).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Threads for surrogate training and prediction (default: libtorch's choice, all cores
+    /// or OMP_NUM_THREADS). When processes share a node, set it to the cores each one owns.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }

@@ -213,3 +213,62 @@ fn same_seed_evaluates_the_same_points() {
     assert_eq!(points("b.h5", "11"), first);
     assert_ne!(points("c.h5", "12"), first);
 }
+
+/// The binary's own output, read with h5py the way dmosopt users' scripts do, agrees with
+/// what dmosopt's reader returns.
+#[test]
+fn h5py_reads_a_run_with_dmosopt_idioms() {
+    let python = std::env::var("DMOSOPT_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"));
+    if !python.exists() {
+        println!(
+            "skipped: no Python with h5py at {} (set DMOSOPT_PYTHON)",
+            python.display()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_small(dir.path(), "h5.h5", "5");
+    assert!(output.status.success(), "{}", text(&output));
+    let script = r#"
+import h5py, json, sys
+f = h5py.File(sys.argv[1], "r")
+g = f["zdt1"]
+enum = h5py.check_enum_dtype(g["objective_enum"].dtype)
+by_value = {v: k for k, v in enum.items()}
+names = [by_value[v] for v in g["objective_spec"]["objective"]]
+objectives = g["0/objectives"][:]
+parameters = g["0/parameters"][:]
+penum = {v: k for k, v in h5py.check_enum_dtype(g["parameter_enum"].dtype).items()}
+bounds = {penum[r["parameter"]]: [float(r["lower"]), float(r["upper"])] for r in g["parameter_spec"][:]}
+print(json.dumps({
+    "names": names,
+    "f": [[float(row[n]) for n in names] for row in objectives],
+    "x1": [float(v) for v in parameters["x1"]],
+    "epochs": [int(e) for e in g["0/epochs"][:]],
+    "bounds": bounds,
+    "config": g["run/config"][()].decode(),
+}))
+"#;
+    let result = Command::new(&python)
+        .args(["-c", script])
+        .arg(dir.path().join("h5.h5"))
+        .output()
+        .unwrap();
+    assert!(result.status.success(), "{}", text(&result));
+    let seen: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let run = dmosopt::store::read_run(&dir.path().join("h5.h5"), None, None).unwrap();
+    assert_eq!(seen["names"], serde_json::json!(["f1", "f2"]));
+    for (i, row) in run.rows.iter().enumerate() {
+        assert_eq!(seen["f"][i][0].as_f64(), Some(row.objectives[0]));
+        assert_eq!(seen["f"][i][1].as_f64(), Some(row.objectives[1]));
+        assert_eq!(seen["x1"][i].as_f64(), Some(row.parameters[0]));
+        assert_eq!(seen["epochs"][i].as_u64(), Some(u64::from(row.epoch)));
+    }
+    assert_eq!(seen["bounds"]["x6"], serde_json::json!([0.0, 1.0]));
+    assert!(seen["config"]
+        .as_str()
+        .unwrap()
+        .contains("builtin = \"zdt1\""));
+}

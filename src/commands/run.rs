@@ -44,6 +44,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     if workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
     }
+    if let Some(threads) = args.threads {
+        if threads == 0 {
+            return Err(UsageError("--threads must be at least 1".into()).into());
+        }
+        crate::surrogate::torch::set_threads(threads);
+    }
     let output = &config.output.file;
     if output.exists() {
         return Err(UsageError(format!(

@@ -7,9 +7,11 @@
 //! - The MOEA starts from the best evaluated points (constrained non-dominated sorting on true
 //!   values), scored by the surrogate so that parents and offspring are compared on the same
 //!   footing. Predicted feasibility `p` turns into a violation `Σ max(0, ½ − p)`.
-//! - Selection: the final population ordered by (predicted rank, −crowding distance); points
-//!   equal (after integer rounding) to an evaluated point or to an already selected one are
-//!   skipped; if too few remain, distinct mutated copies of the best ones fill the batch.
+//! - Selection: among the final population's distinct, not yet evaluated points (after integer
+//!   rounding), first a greedy batch by predicted hypervolume gain over the evaluated feasible
+//!   front (2–3 objectives with a reference point: the batch that the model expects to grow
+//!   the front most), then the rest by (predicted rank, −crowding distance); if too few remain,
+//!   distinct mutated copies of the best ones fill the batch.
 
 use super::{moea_values, StrategyConfig};
 use crate::indicators::hypervolume;

@@ -358,9 +358,9 @@ fn requests_carry_real_units() {
     );
 }
 
+/// The demo's settings on DTLZ2 with a perfect model: the ceiling of MOEA + selection.
 #[test]
-#[ignore = "experiment: prints the oracle-surrogate hypervolume per epoch on DTLZ2"]
-fn oracle_dtlz2_experiment() {
+fn oracle_surrogate_on_dtlz2_with_the_demo_budget() {
     let problem = Builtin::Dtlz2.build(None, None).unwrap();
     let config = StrategyConfig {
         initial_design_size: 36,

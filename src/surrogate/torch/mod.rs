@@ -21,6 +21,14 @@ use super::{DeviceChoice, SurrogateError};
 ///
 /// `Auto` is the first CUDA device when one is visible, else the CPU; `Cuda` without a visible
 /// GPU is [`SurrogateError::DeviceUnavailable`].
+/// Set the number of threads libtorch uses for one operation (process-wide). libtorch's
+/// default is every core (or `OMP_NUM_THREADS`); when several processes share a node, more
+/// threads than cores make its OpenMP workers spin against each other and training slows down
+/// by an order of magnitude, so HPC runs should set this to the cores each rank owns.
+pub fn set_threads(threads: usize) {
+    tch::set_num_threads(threads.max(1) as i32);
+}
+
 pub fn resolve_device(choice: DeviceChoice) -> Result<Device, SurrogateError> {
     match choice {
         DeviceChoice::Cpu => Ok(Device::Cpu),
