@@ -62,6 +62,7 @@ fn main() {
                     predictions: None,
                     status: Status::Ok,
                     error: String::new(),
+                    features: None,
                     worker: 0,
                     start_time: 0.0,
                     duration: 0.0,

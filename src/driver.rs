@@ -1,9 +1,10 @@
 //! The local driver: feeds a [`Strategy`] from a [`LocalPool`] and streams every completed
 //! evaluation into a [`RunStore`]. No more than one request per worker is outstanding, so a
-//! killed run loses at most the evaluations that were running.
+//! killed run loses at most the evaluations that were running. A [`FailureLimit`] stops a run
+//! whose evaluations mostly fail (every record is stored before the check).
 
 use crate::eval::pool::{LocalPool, PoolError};
-use crate::problem::{EvalRequest, Status};
+use crate::problem::{EvalRecord, EvalRequest, Status};
 use crate::store::{EpochSummary, RunStore, StoreError};
 use crate::strategy::{Ask, Candidate, EpochReport, Strategy, StrategyError};
 use std::collections::BTreeMap;
@@ -18,6 +19,63 @@ pub enum DriverError {
     Pool(#[from] PoolError),
     #[error("cannot save results: {0}")]
     Store(#[from] StoreError),
+    #[error(
+        "stopping the run: {failed} of {completed} evaluations were not ok ({percent:.0}%), \
+         more than evaluator.max_failure_fraction = {limit}; every completed evaluation is in \
+         the result file. Last failure (evaluation {eval_id}, {status}): {error}",
+        percent = 100.0 * *failed as f64 / *completed as f64
+    )]
+    TooManyFailures {
+        failed: usize,
+        completed: usize,
+        limit: f64,
+        eval_id: u64,
+        status: Status,
+        error: String,
+    },
+}
+
+/// Stops a run when more than `max_fraction` of the completed evaluations are not ok, checked
+/// once at least [`FailureLimit::MIN_EVALUATIONS`] have completed (a fraction of 1 never stops).
+#[derive(Debug, Clone)]
+pub struct FailureLimit {
+    max_fraction: f64,
+    completed: usize,
+    failed: usize,
+}
+
+impl FailureLimit {
+    /// Evaluations that must complete before the fraction is judged.
+    pub const MIN_EVALUATIONS: usize = 10;
+
+    pub fn new(max_fraction: f64) -> Self {
+        Self {
+            max_fraction,
+            completed: 0,
+            failed: 0,
+        }
+    }
+
+    /// Count one completed evaluation; an error when the limit is now exceeded.
+    pub fn record(&mut self, record: &EvalRecord) -> Result<(), DriverError> {
+        self.completed += 1;
+        if record.status == Status::Ok {
+            return Ok(());
+        }
+        self.failed += 1;
+        let fraction = self.failed as f64 / self.completed as f64;
+        if self.completed >= Self::MIN_EVALUATIONS && fraction > self.max_fraction {
+            return Err(DriverError::TooManyFailures {
+                failed: self.failed,
+                completed: self.completed,
+                limit: self.max_fraction,
+                eval_id: record.eval_id,
+                status: record.status,
+                error: record.error.lines().next().unwrap_or_default().to_string(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Hooks for progress display.
@@ -52,6 +110,7 @@ pub fn run_local(
     pool: &LocalPool,
     store: &mut dyn RunStore,
     progress: &mut dyn ProgressSink,
+    mut failures: FailureLimit,
 ) -> Result<RunSummary, DriverError> {
     let clock = Instant::now();
     let capacity = pool.n_workers();
@@ -79,6 +138,7 @@ pub fn run_local(
                 let record = strategy.tell(outcome)?;
                 store.append(&record)?;
                 progress.completed(record.epoch, record.status);
+                failures.record(&record)?;
             }
             Ask::Finished => break,
         }
@@ -89,6 +149,7 @@ pub fn run_local(
             let record = strategy.tell(outcome)?;
             store.append(&record)?;
             progress.completed(record.epoch, record.status);
+            failures.record(&record)?;
         }
     }
     Ok(summarize(strategy, epochs, clock.elapsed().as_secs_f64()))
@@ -134,5 +195,65 @@ fn summarize(strategy: &Strategy, epochs: Vec<EpochReport>, elapsed_seconds: f64
         final_hypervolume: epochs.last().map_or(f64::NAN, |e| e.hypervolume),
         epochs,
         elapsed_seconds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(eval_id: u64, status: Status) -> EvalRecord {
+        EvalRecord {
+            eval_id,
+            epoch: 0,
+            parameters: vec![0.5],
+            objectives: vec![f64::NAN],
+            constraints: vec![],
+            predictions: None,
+            status,
+            error: format!("reason {eval_id}\nstderr"),
+            features: None,
+            worker: 0,
+            start_time: 0.0,
+            duration: 0.0,
+        }
+    }
+
+    #[test]
+    fn failure_limit_waits_for_enough_evaluations_then_stops() {
+        let mut limit = FailureLimit::new(0.5);
+        for id in 0..9 {
+            limit.record(&record(id, Status::Failed)).unwrap();
+        }
+        let error = limit
+            .record(&record(9, Status::Timeout))
+            .unwrap_err()
+            .to_string();
+        for fragment in [
+            "10 of 10",
+            "max_failure_fraction = 0.5",
+            "evaluation 9, timeout",
+            "reason 9",
+        ] {
+            assert!(error.contains(fragment), "{error}");
+        }
+        assert!(!error.contains("stderr"), "{error}");
+    }
+
+    #[test]
+    fn failure_limit_allows_up_to_the_fraction() {
+        let mut limit = FailureLimit::new(0.5);
+        for id in 0..20 {
+            let status = if id % 2 == 1 {
+                Status::Invalid
+            } else {
+                Status::Ok
+            };
+            limit.record(&record(id, status)).unwrap();
+        }
+        let mut never = FailureLimit::new(1.0);
+        for id in 0..50 {
+            never.record(&record(id, Status::Failed)).unwrap();
+        }
     }
 }

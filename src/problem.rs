@@ -120,6 +120,9 @@ pub struct EvalRecord {
     pub status: Status,
     /// Why the evaluation failed (empty when it did not).
     pub error: String,
+    /// Extra outputs of a subprocess simulation (`features` of its response) as compact JSON
+    /// text; `None` when there were none. Not yet written to the HDF5 file.
+    pub features: Option<String>,
     /// Which worker evaluated it (0-based).
     pub worker: u32,
     /// Seconds since the Unix epoch when the evaluation started.
@@ -159,6 +162,8 @@ pub struct Outcome {
     pub constraints: Vec<f64>,
     pub status: Status,
     pub error: String,
+    /// The response's `features` as compact JSON text, if any.
+    pub features: Option<String>,
     pub worker: u32,
     pub start_time: f64,
     pub duration: f64,
@@ -178,6 +183,7 @@ impl Outcome {
             constraints: vec![f64::NAN; schema.n_constraints()],
             status,
             error: error.into(),
+            features: None,
             worker: 0,
             start_time: 0.0,
             duration: 0.0,

@@ -131,7 +131,7 @@ fn bad_config_exits_2_and_names_file_key_and_line() {
 }
 
 #[test]
-fn user_problem_without_evaluator_is_a_clear_not_yet_error() {
+fn user_problem_without_evaluator_command_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("user.toml");
     std::fs::write(
@@ -141,7 +141,7 @@ fn user_problem_without_evaluator_is_a_clear_not_yet_error() {
     .unwrap();
     let output = dmosopt(dir.path(), &["run", path.to_str().unwrap()]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not implemented yet"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("evaluator.command"));
 }
 
 fn run_small(dir: &Path, output_name: &str, seed: &str) -> Output {

@@ -63,6 +63,7 @@ fn record(i: u64) -> EvalRecord {
         } else {
             String::new()
         },
+        features: None,
         worker: (i % 3) as u32,
         start_time: 1.7e9 + i as f64,
         duration: 0.25 * i as f64,
@@ -466,6 +467,7 @@ fn append_throughput_and_file_size() {
                 } else {
                     String::new()
                 },
+                features: None,
                 worker: (i % 64) as u32,
                 start_time: 1.7e9 + i as f64,
                 duration: 12.5,

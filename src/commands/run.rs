@@ -3,9 +3,11 @@
 use super::UsageError;
 use crate::cli::RunArgs;
 use crate::config::{self, ProblemDefinition, RunConfig, SurrogateConfig};
-use crate::driver::{run_local, ProgressSink, RunSummary};
+use crate::driver::{run_local, FailureLimit, ProgressSink, RunSummary};
 use crate::eval::builtin::BuiltinEvaluator;
 use crate::eval::pool::LocalPool;
+use crate::eval::subprocess::{install_interrupt_handler, SubprocessEvaluator};
+use crate::eval::Evaluator;
 use crate::problem::Status;
 use crate::store::hdf5::Hdf5Store;
 use crate::store::RunMetadata;
@@ -28,18 +30,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         ));
     }
     let config = config::load(&args.config, &overrides)?;
-    let problem = match &config.problem.definition {
-        ProblemDefinition::Builtin { problem, .. } => Arc::clone(problem),
-        ProblemDefinition::External => {
-            return Err(UsageError(format!(
-                "{}: problem `{}` is not a builtin, and evaluating user problems through an \
-                 [evaluator] command is not implemented yet; use problem.builtin",
-                args.config.display(),
-                config.problem.id
-            ))
-            .into())
-        }
-    };
+    let evaluator = evaluator(&config, &args.config)?;
     let workers = args.workers.unwrap_or_else(default_workers);
     if workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
@@ -67,7 +58,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         strategy_config(&config),
         search_mode(&config),
     );
-    let pool = LocalPool::new(Arc::new(BuiltinEvaluator::new(problem)), workers)?;
+    let pool = LocalPool::new(Arc::clone(&evaluator), workers)?;
     tracing::info!(
         problem = %config.problem.id,
         parameters = config.problem.space.dim(),
@@ -77,12 +68,57 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         output = %output.display(),
         "starting run"
     );
+    if config.evaluator.ranks_per_worker > 1 {
+        tracing::warn!(
+            "evaluator.ranks_per_worker = {} is used only under MPI; each local worker runs \
+             one evaluation at a time",
+            config.evaluator.ranks_per_worker
+        );
+    }
     let mut progress = ConsoleProgress::new(&config);
-    let summary = run_local(&mut strategy, &pool, &mut store, &mut progress)
-        .with_context(|| format!("run `{}` failed", config.problem.id))?;
+    let result = run_local(
+        &mut strategy,
+        &pool,
+        &mut store,
+        &mut progress,
+        FailureLimit::new(config.evaluator.max_failure_fraction),
+    );
+    // Stop simulations still running (after a failure) or idle (persistent processes) before
+    // the pool's threads are joined.
+    evaluator.shutdown();
+    drop(pool);
     progress.finish();
+    let summary = result.with_context(|| format!("run `{}` failed", config.problem.id))?;
     print_summary(&config, &summary);
     Ok(())
+}
+
+/// The evaluator the configuration asks for: the `[evaluator]` command if set, otherwise the
+/// builtin problem in-process.
+fn evaluator(config: &RunConfig, path: &std::path::Path) -> anyhow::Result<Arc<dyn Evaluator>> {
+    let problem = &config.problem;
+    match (&config.evaluator.subprocess, &problem.definition) {
+        (Some(subprocess), _) => {
+            let evaluator = SubprocessEvaluator::new(
+                subprocess.clone(),
+                &problem.space,
+                &problem.schema,
+                &problem.constants,
+            )
+            .map_err(|error| UsageError(format!("{}: {error}", path.display())))?;
+            install_interrupt_handler(subprocess.kill_grace);
+            Ok(Arc::new(evaluator))
+        }
+        (None, ProblemDefinition::Builtin { problem, .. }) => {
+            Ok(Arc::new(BuiltinEvaluator::new(Arc::clone(problem))))
+        }
+        (None, ProblemDefinition::External) => Err(UsageError(format!(
+            "{}: problem `{}` needs evaluator.command",
+            path.display(),
+            problem.id
+        ))
+        .into()),
+    }
 }
 
 fn default_workers() -> usize {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub struct FileConfig {
     pub problem: Option<ProblemSection>,
     pub optimizer: Option<OptimizerSection>,
+    pub evaluator: Option<EvaluatorSection>,
     pub surrogate: Option<SurrogateSection>,
     pub output: Option<OutputSection>,
 }
@@ -58,6 +59,56 @@ pub struct DetailedParameter {
     pub integer: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub log: bool,
+}
+
+/// `[evaluator]`: how candidates are evaluated. Without `command`, a builtin problem is
+/// evaluated in-process; with it, the command is run under the subprocess protocol
+/// (`docs/protocol.md`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluatorSection {
+    /// The simulation's argv (program and arguments; never run through a shell).
+    pub command: Option<Vec<String>>,
+    pub mode: Option<ProtocolMode>,
+    /// Time limit of one evaluation: `"30s"`, `"5m"`, `"1h30m"` or a number of seconds.
+    pub timeout: Option<DurationValue>,
+    /// Time between SIGTERM and SIGKILL when a process group is killed.
+    pub kill_grace: Option<DurationValue>,
+    /// Extra attempts for a failed, timed-out or invalid evaluation.
+    pub retries: Option<u32>,
+    /// Working-directory template (`{eval_id}`, `{epoch}`, `{worker}`).
+    pub workdir: Option<String>,
+    /// Extra environment variables for the simulation.
+    pub env: Option<toml::Table>,
+    /// The run stops when more than this fraction of completed evaluations are not ok.
+    pub max_failure_fraction: Option<f64>,
+    /// MPI: ranks that evaluate one candidate together.
+    pub ranks_per_worker: Option<usize>,
+}
+
+/// How the simulation process lives: one per evaluation, or one per worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProtocolMode {
+    Oneshot,
+    Persistent,
+}
+
+impl ProtocolMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtocolMode::Oneshot => "oneshot",
+            ProtocolMode::Persistent => "persistent",
+        }
+    }
+}
+
+/// A duration as written: a number of seconds or a text like `"1h30m"`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DurationValue {
+    Seconds(f64),
+    Text(String),
 }
 
 /// `[optimizer]`: the epoch loop and the MOEA.

@@ -6,10 +6,13 @@
 //! once. The resolved configuration serializes back to TOML ([`RunConfig::to_toml`]) — that
 //! text is what `dmosopt check` prints and what a run stores in its result file.
 
+pub mod duration;
+pub mod evaluator;
 pub mod file;
 pub mod resolve;
 
-pub use file::FileConfig;
+pub use evaluator::{EvaluatorConfig, SubprocessConfig, WorkdirTemplate};
+pub use file::{FileConfig, ProtocolMode};
 pub use resolve::{
     OptimizerConfig, OutputConfig, ProblemConfig, ProblemDefinition, RunConfig, SurrogateConfig,
 };

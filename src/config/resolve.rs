@@ -1,6 +1,7 @@
 //! From the file's optional keys to a [`RunConfig`] with every default filled in and every
 //! cross-field rule checked. All problems found are reported together.
 
+use super::evaluator::{resolve_evaluator, EvaluatorConfig};
 use super::file::{
     Algorithm, DetailedParameter, FileConfig, OptimizerSection, OutputSection, ParameterEntry,
     ProblemSection, SurrogateSection,
@@ -30,6 +31,7 @@ pub mod defaults {
 pub struct RunConfig {
     pub problem: ProblemConfig,
     pub optimizer: OptimizerConfig,
+    pub evaluator: EvaluatorConfig,
     pub surrogate: SurrogateConfig,
     pub output: OutputConfig,
 }
@@ -113,6 +115,11 @@ pub fn resolve(file: &FileConfig) -> Result<RunConfig, Vec<String>> {
             None
         }
     };
+    // Without a resolved problem, do not also complain that it needs a command.
+    let builtin = problem
+        .as_ref()
+        .is_none_or(|p| matches!(p.definition, ProblemDefinition::Builtin { .. }));
+    let evaluator = resolve_evaluator(file.evaluator.as_ref(), builtin, &mut errors);
     let surrogate = resolve_surrogate(file.surrogate.as_ref(), &mut errors);
     let output = problem
         .as_ref()
@@ -122,6 +129,7 @@ pub fn resolve(file: &FileConfig) -> Result<RunConfig, Vec<String>> {
             Ok(RunConfig {
                 problem,
                 optimizer,
+                evaluator,
                 surrogate,
                 output,
             })
@@ -577,6 +585,7 @@ impl RunConfig {
         FileConfig {
             problem: Some(section),
             optimizer: Some(optimizer),
+            evaluator: Some(self.evaluator.to_section()),
             surrogate: Some(surrogate),
             output: Some(OutputSection {
                 file: Some(self.output.file.clone()),

@@ -17,6 +17,18 @@ celsius = 36.0
 [optimizer]
 n_initial = 3
 seed = 5
+[evaluator]
+command = ["python3", "sim.py", "--fast"]
+mode = "oneshot"
+timeout = "30m"
+kill_grace = "5s"
+retries = 1
+workdir = "runs/{epoch}/{eval_id}"
+max_failure_fraction = 0.25
+ranks_per_worker = 4
+[evaluator.env]
+OMP_NUM_THREADS = 1
+MODEL = "fast"
 "#;
 
 const BUILTIN: &str = r#"
@@ -64,6 +76,50 @@ fn user_problem_resolves_with_defaults() {
 }
 
 #[test]
+fn evaluator_resolves_with_defaults() {
+    use std::time::Duration;
+    let config = load(USER, &[]).unwrap();
+    let evaluator = &config.evaluator;
+    assert_eq!(evaluator.max_failure_fraction, 0.25);
+    assert_eq!(evaluator.ranks_per_worker, 4);
+    let sub = evaluator.subprocess.as_ref().unwrap();
+    assert_eq!(sub.command, ["python3", "sim.py", "--fast"]);
+    assert_eq!(sub.mode, ProtocolMode::Oneshot);
+    assert_eq!(sub.timeout, Some(Duration::from_secs(1800)));
+    assert_eq!(sub.kill_grace, Duration::from_secs(5));
+    assert_eq!(sub.retries, 1);
+    assert_eq!(
+        sub.workdir.as_ref().unwrap().render(Some(7), Some(2), 0),
+        "runs/2/7"
+    );
+    assert_eq!(
+        sub.env,
+        [
+            ("OMP_NUM_THREADS".to_string(), "1".to_string()),
+            ("MODEL".to_string(), "fast".to_string())
+        ]
+    );
+
+    let builtin = load(BUILTIN, &[]).unwrap().evaluator;
+    assert!(builtin.subprocess.is_none());
+    assert_eq!(builtin.max_failure_fraction, 0.5);
+    assert_eq!(builtin.ranks_per_worker, 1);
+    let minimal = load(
+        BUILTIN,
+        &["evaluator.command=[\"sim\"]", "evaluator.timeout=90"],
+    )
+    .unwrap()
+    .evaluator
+    .subprocess
+    .unwrap();
+    assert_eq!(minimal.mode, ProtocolMode::Oneshot);
+    assert_eq!(minimal.timeout, Some(Duration::from_secs(90)));
+    assert_eq!(minimal.kill_grace, Duration::from_secs(10));
+    assert_eq!(minimal.retries, 0);
+    assert!(minimal.workdir.is_none() && minimal.env.is_empty());
+}
+
+#[test]
 fn builtin_fills_space_and_reference_point() {
     let config = load(BUILTIN, &[]).unwrap();
     assert_eq!(config.problem.space.dim(), 30);
@@ -100,6 +156,7 @@ fn resolved_toml_round_trips() {
         assert_eq!(again.problem.space, config.problem.space);
         assert_eq!(again.optimizer, config.optimizer);
         assert_eq!(again.surrogate, config.surrogate);
+        assert_eq!(again.evaluator, config.evaluator);
     }
 }
 
@@ -178,6 +235,61 @@ fn bad_files_name_the_key() {
             &[],
             &["svm"],
         ),
+        (
+            "[problem]\nid='p'\nobjectives=['f']\n[problem.space]\nx=[0.0, 1.0]\n[optimizer]\n",
+            &[],
+            &["evaluator.command", "user problem needs"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\ntimeout='5m'\nretries=2\n",
+            &[],
+            &["evaluator.timeout: only used with evaluator.command", "evaluator.retries"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\ncommand=[]\nmode='daemon'\n",
+            &[],
+            &["mode", "daemon", "line 6"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\ncommand=[]\n",
+            &[],
+            &["evaluator.command: must name a program"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\ncommand=['sim']\ntimeout='30'\nkill_grace='soon'\n",
+            &[],
+            &["evaluator.timeout = \"30\": missing unit", "evaluator.kill_grace = \"soon\""],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\ncommand=['sim']\ntimeout=0\n",
+            &[],
+            &["evaluator.timeout: must be longer than 0 s"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\ncommand=['sim']\nmode='persistent'\nworkdir='runs/{eval_id}'\n",
+            &[],
+            &["evaluator.workdir", "may only use {worker}"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\ncommand=['sim']\nworkdir='runs/{id}'\n",
+            &[],
+            &["evaluator.workdir", "unknown placeholder {id}"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\ncommand=['sim']\nenv={DMOSOPT_WORKER='1', A=[1]}\n",
+            &[],
+            &["evaluator.env.DMOSOPT_WORKER", "evaluator.env.A: must be a string or a number"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\nmax_failure_fraction=1.5\nranks_per_worker=0\n",
+            &[],
+            &["max_failure_fraction = 1.5", "ranks_per_worker: must be at least 1"],
+        ),
+        (
+            "[problem]\nbuiltin='zdt1'\n[optimizer]\n[evaluator]\nshell='bash'\n",
+            &[],
+            &["shell", "line 5"],
+        ),
         ("[problem\n", &[], &["test.toml", "line 1"]),
         (BUILTIN, &["optimizer.n_epochs"], &["--set", "KEY=VALUE"]),
         (BUILTIN, &["optimizer.n_epochs.x=1"], &["n_epochs", "not a section"]),
@@ -210,7 +322,7 @@ fn every_error_is_reported_at_once() {
 fn all_keys() -> Vec<String> {
     fn walk(prefix: &str, table: &toml::Table, keys: &mut Vec<String>) {
         for (key, value) in table {
-            if prefix == "problem.space" || prefix == "problem.constants" {
+            if ["problem.space", "problem.constants", "evaluator.env"].contains(&prefix) {
                 continue;
             }
             let path = if prefix.is_empty() {

@@ -32,6 +32,7 @@ impl Evaluator for BuiltinEvaluator {
                 constraints: evaluation.constraints,
                 status: Status::Ok,
                 error: String::new(),
+                features: None,
                 worker,
                 start_time,
                 duration: 0.0,

@@ -109,6 +109,7 @@ mod tests {
                 constraints: vec![],
                 status: Status::Ok,
                 error: String::new(),
+                features: None,
                 worker,
                 start_time: 0.0,
                 duration: 0.0,

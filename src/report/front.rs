@@ -193,6 +193,8 @@ mod tests {
             objectives,
             constraints,
             status: Some(Status::Ok),
+            eval_id: None,
+            error: None,
         };
         StoredRun {
             opt_id: "t".into(),

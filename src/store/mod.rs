@@ -120,6 +120,10 @@ pub struct StoredRow {
     pub constraints: Vec<f64>,
     /// `None` for files without a `status` dataset (the Python dmosopt's).
     pub status: Option<Status>,
+    /// `None` for files without an `eval_id` dataset (the Python dmosopt's).
+    pub eval_id: Option<u64>,
+    /// Why the evaluation was not ok (empty when it was); `None` without an `error` dataset.
+    pub error: Option<String>,
 }
 
 /// Check a record's lengths against the run's space and schema.
@@ -230,6 +234,7 @@ mod tests {
             predictions: None,
             status: Status::Ok,
             error: String::new(),
+            features: None,
             worker: 0,
             start_time: 0.0,
             duration: 0.0,

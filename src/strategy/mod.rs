@@ -267,6 +267,7 @@ impl Strategy {
         } else {
             outcome.objectives = vec![f64::NAN; self.schema.n_objectives()];
             outcome.constraints = vec![f64::NAN; self.schema.n_constraints()];
+            outcome.features = None;
         }
         let record = EvalRecord {
             eval_id: candidate.eval_id,
@@ -277,6 +278,7 @@ impl Strategy {
             predictions: candidate.prediction,
             status: outcome.status,
             error: outcome.error,
+            features: outcome.features,
             worker: outcome.worker,
             start_time: outcome.start_time,
             duration: outcome.duration,

@@ -38,6 +38,7 @@ fn evaluate(problem: &dyn Problem, candidate: &Candidate) -> Outcome {
         constraints,
         status: Status::Ok,
         error: String::new(),
+        features: None,
         worker: 0,
         start_time: 0.0,
         duration: 0.0,

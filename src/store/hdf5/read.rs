@@ -20,7 +20,9 @@ use hdf5_sys::h5p::H5P_DEFAULT;
 use hdf5_sys::h5s::{self, H5S_seloper_t};
 use hdf5_sys::h5t::{self, H5T_class_t};
 
-use super::raw::{check, check_count, check_tri, cstr, handle, lock, path_cstr, At, Fail};
+use super::raw::{
+    check, check_count, check_tri, cstr, handle, lock, path_cstr, take_h5_string, At, Fail,
+};
 use super::raw::{Handle, Kind};
 use super::types;
 use crate::problem::Status;
@@ -112,6 +114,16 @@ pub fn read_run(
     } else {
         None
     };
+    let eval_ids = if reader.exists(problem.id(), "eval_id", &pobj("eval_id"))? {
+        Some(reader.read_u64s(&column("eval_id")?, &pobj("eval_id"))?)
+    } else {
+        None
+    };
+    let errors = if reader.exists(problem.id(), "error", &pobj("error"))? {
+        Some(reader.read_strings(&column("error")?, &pobj("error"))?)
+    } else {
+        None
+    };
 
     let (np, nq, nk) = (
         parameter_names.len(),
@@ -127,6 +139,12 @@ pub fn read_run(
     if let Some(status) = &status {
         n = n.min(status.len());
     }
+    if let Some(ids) = &eval_ids {
+        n = n.min(ids.len());
+    }
+    if let Some(errors) = &errors {
+        n = n.min(errors.len());
+    }
     let rows = (0..n)
         .map(|i| StoredRow {
             epoch: epochs[i],
@@ -138,6 +156,8 @@ pub fn read_run(
                 Vec::new()
             },
             status: status.as_ref().map(|s| s[i]),
+            eval_id: eval_ids.as_ref().map(|ids| ids[i]),
+            error: errors.as_ref().map(|e| e[i].clone()),
         })
         .collect();
     Ok(StoredRun {
@@ -375,6 +395,53 @@ impl Reader<'_> {
         let n = self.len(ds, object)?;
         let bytes = self.read_bytes(ds, T::native_type(), n, object)?;
         Ok(bytes.chunks_exact(4).map(T::from_ne).collect())
+    }
+
+    /// A 1-D unsigned 64-bit integer dataset (`eval_id`).
+    fn read_u64s(&self, ds: &Handle, object: &str) -> Result<Vec<u64>, StoreError> {
+        let n = self.len(ds, object)?;
+        let bytes = self.read_bytes(ds, lock(|| *h5t::H5T_NATIVE_UINT64), n, object)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|b| u64::from_ne_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect())
+    }
+
+    /// A 1-D variable-length string dataset (`error`); a null string reads as empty.
+    fn read_strings(&self, ds: &Handle, object: &str) -> Result<Vec<String>, StoreError> {
+        let fail = |f: Fail| f.at(self.path, object, "read");
+        let file_type = self.dataset_type(ds, object)?;
+        if types::class(file_type.id()).map_err(fail)? != H5T_class_t::H5T_STRING {
+            return Err(self.format(object, "expected a string dataset"));
+        }
+        let mem_type = types::vlen_utf8().map_err(fail)?;
+        let n = self.len(ds, object)?;
+        let bytes = self.read_bytes(ds, mem_type.id(), n, object)?;
+        const WIDTH: usize = std::mem::size_of::<usize>();
+        let mut strings = Vec::with_capacity(n);
+        let mut first_failure = None;
+        for chunk in bytes.chunks_exact(WIDTH) {
+            let mut raw = [0u8; WIDTH];
+            raw.copy_from_slice(chunk);
+            // The memory type is a C string pointer per element (`char *`, pointer-sized).
+            let ptr = usize::from_ne_bytes(raw) as *mut std::os::raw::c_char;
+            if ptr.is_null() {
+                strings.push(String::new());
+                continue;
+            }
+            // Each pointer was allocated by the library for this read and is freed exactly once.
+            match take_h5_string(ptr) {
+                Ok(text) => strings.push(text),
+                Err(f) => {
+                    strings.push(String::new());
+                    first_failure.get_or_insert(f);
+                }
+            }
+        }
+        match first_failure {
+            Some(f) => Err(fail(f)),
+            None => Ok(strings),
+        }
     }
 
     /// The dataset's stored type.

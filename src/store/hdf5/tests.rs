@@ -73,6 +73,7 @@ fn record(i: u64) -> EvalRecord {
         } else {
             String::new()
         },
+        features: None,
         worker: (i % 3) as u32,
         start_time: 1.7e9 + i as f64,
         duration: 0.25 * i as f64,
@@ -91,6 +92,8 @@ fn assert_rows_match(rows: &[StoredRow], records: &[EvalRecord]) {
         assert_eq!(bits(&row.objectives), bits(&rec.objectives));
         assert_eq!(bits(&row.constraints), bits(&rec.constraints));
         assert_eq!(row.status, Some(rec.status));
+        assert_eq!(row.eval_id, Some(rec.eval_id));
+        assert_eq!(row.error.as_deref(), Some(rec.error.as_str()));
     }
 }
 
@@ -350,6 +353,7 @@ fn reads_dmosopt_constrained_file() {
     let first = &run.rows[0];
     assert_eq!(first.epoch, 0);
     assert_eq!(first.status, None);
+    assert_eq!((first.eval_id, first.error.as_deref()), (None, None));
     // Values as h5py reads them (f32 widened to f64).
     assert_eq!(
         first.parameters,
