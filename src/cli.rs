@@ -49,6 +49,15 @@ pub enum Command {
   dmosopt front zdt1.h5 --format csv > front.csv
   dmosopt front zdt1.h5 --all --format json")]
     Front(FrontArgs),
+    /// Act as a simulation: evaluate a builtin problem over the subprocess protocol (JSON
+    /// request lines on stdin, response lines on stdout; oneshot and persistent alike).
+    #[command(after_help = "Examples:
+  echo '{\"protocol\":1,\"id\":0,\"params\":{\"x1\":0.5,\"x2\":0.1}}' | dmosopt simulate zdt1 --dim 2
+  # in a config, to exercise the subprocess path with a builtin problem:
+  #   [evaluator]
+  #   command = [\"dmosopt\", \"simulate\", \"zdt1\"]
+  #   mode = \"persistent\"")]
+    Simulate(SimulateArgs),
 }
 
 /// Config overrides shared by `run` and `check`.
@@ -105,6 +114,18 @@ pub struct FrontArgs {
     /// Which problem id within the optimization (default: the first).
     #[arg(long, value_name = "N")]
     pub problem: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The builtin problem (zdt1, dtlz2, tnk, …).
+    pub problem: String,
+    /// Number of parameters of a scalable problem.
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Number of objectives of a scalable problem.
+    #[arg(long)]
+    pub n_objectives: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -107,7 +107,8 @@ pub fn total_violation(constraints: &[f64]) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalRecord {
     pub eval_id: EvalId,
-    /// 0 for the initial design, e + 1 for points proposed in epoch e (dmosopt's convention).
+    /// 0 for the initial design, e for points proposed by epoch e = 1, 2, … (dmosopt numbers
+    /// its epochs from 0 and stores e + 1: the same rows get the same numbers).
     pub epoch: u32,
     /// Parameter values in space order (real units, integers rounded).
     pub parameters: Vec<f64>,

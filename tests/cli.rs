@@ -252,6 +252,7 @@ print(json.dumps({
 }))
 "#;
     let result = Command::new(&python)
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
         .args(["-c", script])
         .arg(dir.path().join("h5.h5"))
         .output()
@@ -271,4 +272,44 @@ print(json.dumps({
         .as_str()
         .unwrap()
         .contains("builtin = \"zdt1\""));
+}
+
+/// `dmosopt simulate` speaks the protocol: a run that evaluates ZDT1 through it (persistent
+/// mode, a real subprocess per worker) evaluates the same points as the in-process builtin.
+#[test]
+fn simulate_command_serves_the_subprocess_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let builtin = run_small(dir.path(), "inprocess.h5", "9");
+    assert!(builtin.status.success(), "{}", text(&builtin));
+    let config = small_config(
+        dir.path(),
+        &format!(
+            "[evaluator]\ncommand = [{BIN:?}, \"simulate\", \"zdt1\", \"--dim\", \"6\"]\nmode = \"persistent\"\ntimeout = \"30s\"\n"
+        ),
+    );
+    let output = dmosopt(
+        dir.path(),
+        &[
+            "run",
+            config.to_str().unwrap(),
+            "--output",
+            "sub.h5",
+            "--seed",
+            "9",
+            "--workers",
+            "2",
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let points = |name: &str| {
+        let run = dmosopt::store::read_run(&dir.path().join(name), None, None).unwrap();
+        let mut rows: Vec<(Vec<f64>, Vec<f64>)> = run
+            .rows
+            .iter()
+            .map(|r| (r.parameters.clone(), r.objectives.clone()))
+            .collect();
+        rows.sort_by(|a, b| a.0.partial_cmp(&b.0).expect("finite"));
+        rows
+    };
+    assert_eq!(points("sub.h5"), points("inprocess.h5"));
 }

@@ -99,7 +99,10 @@ fn run_python(
     let values = dir.join("expected.py");
     std::fs::write(&script_path, script).unwrap();
     std::fs::write(&values, expected).unwrap();
+    // HDF5's C library opens files without close-on-exec, so a Python child of another test
+    // running in parallel can inherit (and keep locked) a file this test then wants to read.
     let out = Command::new(python)
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
         .arg(&script_path)
         .args(args)
         .arg(&values)

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod front;
 pub mod run;
+pub mod simulate;
 
 use crate::cli::{Cli, Command};
 use crate::config::ConfigError;
@@ -33,5 +34,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run::run(&args),
         Command::Check(args) => check::check(&args),
         Command::Front(args) => front::front(&args),
+        Command::Simulate(args) => simulate::simulate(&args),
     }
 }
