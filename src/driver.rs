@@ -1,13 +1,16 @@
 //! The local driver: feeds a [`Strategy`] from a [`LocalPool`] and streams every completed
 //! evaluation into a [`RunStore`]. No more than one request per worker is outstanding, so a
-//! killed run loses at most the evaluations that were running.
+//! killed run loses at most the evaluations that were running. With a [`Deadline`] no new
+//! candidate is handed out from `T − margin` on; running evaluations are awaited until
+//! [`Deadline::finish_by`] and abandoned after that (the MPI sibling is `dist::controller`).
 
+use crate::deadline::Deadline;
 use crate::eval::pool::{LocalPool, PoolError};
-use crate::problem::{EvalRequest, Status};
+use crate::problem::{EvalRequest, Outcome, Status};
 use crate::store::{EpochSummary, RunStore, StoreError};
 use crate::strategy::{Ask, Candidate, EpochReport, Strategy, StrategyError};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -34,9 +37,19 @@ pub trait ProgressSink {
 pub struct NoProgress;
 impl ProgressSink for NoProgress {}
 
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The strategy finished (epochs or evaluation budget used up).
+    Finished,
+    /// The deadline came first; `abandoned` evaluations were still running at the end.
+    Deadline { abandoned: usize },
+}
+
 /// What a finished run reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
+    pub stop: StopReason,
     pub n_evaluations: usize,
     /// Evaluations per status, in [`Status::ALL`] order.
     pub status_counts: BTreeMap<&'static str, usize>,
@@ -46,18 +59,24 @@ pub struct RunSummary {
     pub elapsed_seconds: f64,
 }
 
-/// Run the strategy to completion.
+/// Run the strategy to completion (or to the deadline).
 pub fn run_local(
     strategy: &mut Strategy,
     pool: &LocalPool,
     store: &mut dyn RunStore,
     progress: &mut dyn ProgressSink,
+    deadline: Option<&Deadline>,
 ) -> Result<RunSummary, DriverError> {
     let clock = Instant::now();
     let capacity = pool.n_workers();
     let mut outstanding = 0usize;
     let mut epochs = Vec::new();
+    let mut stop = StopReason::Finished;
     loop {
+        if deadline.is_some_and(|d| !d.accepts_new_work(SystemTime::now())) {
+            stop = StopReason::Deadline { abandoned: 0 };
+            break;
+        }
         let ask = strategy.ask(capacity - outstanding)?;
         for report in strategy.take_reports() {
             record_report(store, progress, &report)?;
@@ -74,35 +93,64 @@ pub fn run_local(
                 }
             }
             Ask::Wait => {
-                let outcome = pool.recv()?;
+                complete(strategy, store, progress, pool.recv()?)?;
                 outstanding -= 1;
-                let record = strategy.tell(outcome)?;
-                store.append(&record)?;
-                progress.completed(record.epoch, record.status);
             }
             Ask::Finished => break,
         }
         // Keep every worker busy: only wait when no more work can be handed out.
         while outstanding == capacity {
-            let outcome = pool.recv()?;
+            complete(strategy, store, progress, pool.recv()?)?;
             outstanding -= 1;
-            let record = strategy.tell(outcome)?;
-            store.append(&record)?;
-            progress.completed(record.epoch, record.status);
         }
     }
-    Ok(summarize(strategy, epochs, clock.elapsed().as_secs_f64()))
+    // Stopped at the deadline: await what is running until the deadline's end.
+    while outstanding > 0 {
+        let outcome = match deadline {
+            Some(deadline) => pool.recv_timeout(deadline.time_to_finish(SystemTime::now()))?,
+            None => Some(pool.recv()?),
+        };
+        let Some(outcome) = outcome else {
+            stop = StopReason::Deadline {
+                abandoned: outstanding,
+            };
+            break;
+        };
+        complete(strategy, store, progress, outcome)?;
+        outstanding -= 1;
+    }
+    Ok(summarize(
+        strategy,
+        epochs,
+        clock.elapsed().as_secs_f64(),
+        stop,
+    ))
 }
 
-fn request(candidate: &Candidate) -> EvalRequest {
+/// Tell the strategy one outcome and store the completed record.
+fn complete(
+    strategy: &mut Strategy,
+    store: &mut dyn RunStore,
+    progress: &mut dyn ProgressSink,
+    outcome: Outcome,
+) -> Result<(), DriverError> {
+    let record = strategy.tell(outcome)?;
+    store.append(&record)?;
+    progress.completed(record.epoch, record.status);
+    Ok(())
+}
+
+pub(crate) fn request(candidate: &Candidate) -> EvalRequest {
     EvalRequest {
         eval_id: candidate.eval_id,
         epoch: candidate.epoch,
         parameters: candidate.parameters.clone(),
+        group: None,
     }
 }
 
-fn record_report(
+/// Store an epoch summary and show it.
+pub(crate) fn record_report(
     store: &mut dyn RunStore,
     progress: &mut dyn ProgressSink,
     report: &EpochReport,
@@ -119,7 +167,13 @@ fn record_report(
     Ok(())
 }
 
-fn summarize(strategy: &Strategy, epochs: Vec<EpochReport>, elapsed_seconds: f64) -> RunSummary {
+/// The summary of a run from the strategy's records.
+pub(crate) fn summarize(
+    strategy: &Strategy,
+    epochs: Vec<EpochReport>,
+    elapsed_seconds: f64,
+    stop: StopReason,
+) -> RunSummary {
     let mut status_counts: BTreeMap<&'static str, usize> =
         Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut n_feasible = 0;
@@ -128,6 +182,7 @@ fn summarize(strategy: &Strategy, epochs: Vec<EpochReport>, elapsed_seconds: f64
         n_feasible += usize::from(record.is_feasible());
     }
     RunSummary {
+        stop,
         n_evaluations: strategy.n_completed(),
         status_counts,
         n_feasible,
