@@ -71,13 +71,24 @@ pub fn run_local(
     let capacity = pool.n_workers();
     let mut outstanding = 0usize;
     let mut epochs = Vec::new();
-    let mut stop = StopReason::Finished;
+    let done = |strategy: &Strategy, epochs, stop| {
+        Ok(summarize(
+            strategy,
+            epochs,
+            clock.elapsed().as_secs_f64(),
+            stop,
+        ))
+    };
     loop {
         if deadline.is_some_and(|d| !d.accepts_new_work(SystemTime::now())) {
-            stop = StopReason::Deadline { abandoned: 0 };
             break;
         }
-        let ask = strategy.ask(capacity - outstanding)?;
+        // Keep every worker busy: wait only when no more work can be handed out.
+        let ask = if outstanding < capacity {
+            strategy.ask(capacity - outstanding)?
+        } else {
+            Ask::Wait
+        };
         for report in strategy.take_reports() {
             record_report(store, progress, &report)?;
             epochs.push(report);
@@ -93,38 +104,37 @@ pub fn run_local(
                 }
             }
             Ask::Wait => {
-                complete(strategy, store, progress, pool.recv()?)?;
+                let Some(outcome) = next_outcome(pool, deadline)? else {
+                    let abandoned = outstanding;
+                    return done(strategy, epochs, StopReason::Deadline { abandoned });
+                };
+                complete(strategy, store, progress, outcome)?;
                 outstanding -= 1;
             }
-            Ask::Finished => break,
-        }
-        // Keep every worker busy: only wait when no more work can be handed out.
-        while outstanding == capacity {
-            complete(strategy, store, progress, pool.recv()?)?;
-            outstanding -= 1;
+            Ask::Finished => return done(strategy, epochs, StopReason::Finished),
         }
     }
-    // Stopped at the deadline: await what is running until the deadline's end.
+    // No new work from the deadline on: await what is running.
     while outstanding > 0 {
-        let outcome = match deadline {
-            Some(deadline) => pool.recv_timeout(deadline.time_to_finish(SystemTime::now()))?,
-            None => Some(pool.recv()?),
-        };
-        let Some(outcome) = outcome else {
-            stop = StopReason::Deadline {
-                abandoned: outstanding,
-            };
+        let Some(outcome) = next_outcome(pool, deadline)? else {
             break;
         };
         complete(strategy, store, progress, outcome)?;
         outstanding -= 1;
     }
-    Ok(summarize(
-        strategy,
-        epochs,
-        clock.elapsed().as_secs_f64(),
-        stop,
-    ))
+    let abandoned = outstanding;
+    done(strategy, epochs, StopReason::Deadline { abandoned })
+}
+
+/// The next outcome; `None` once the deadline's time to finish has run out.
+fn next_outcome(
+    pool: &LocalPool,
+    deadline: Option<&Deadline>,
+) -> Result<Option<Outcome>, PoolError> {
+    match deadline {
+        Some(deadline) => pool.recv_timeout(deadline.time_to_finish(SystemTime::now())),
+        None => pool.recv().map(Some),
+    }
 }
 
 /// Tell the strategy one outcome and store the completed record.

@@ -42,7 +42,7 @@ fn setup_controller(
     let layout = layout.map_err(|error| UsageError(error.to_string()))?;
     let config = load_config(args)?;
     let deadline = deadline(args)?;
-    check_evaluable(&config, args)?;
+    check_evaluable(&config, &args.config)?;
     if args.workers.is_some() {
         tracing::warn!("--workers is ignored in an MPI run: every rank but rank 0 is a worker");
     }
@@ -151,7 +151,7 @@ fn setup_worker(
     let config = load_config(args)?;
     let role = layout.role(rank);
     let evaluator = match role {
-        Role::Leader { .. } => Some(evaluator(&config, args)?),
+        Role::Leader { .. } => Some(evaluator(&config, &args.config)?),
         Role::Member { .. } | Role::Controller => None,
     };
     Ok(WorkerSetup {

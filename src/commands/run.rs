@@ -19,6 +19,7 @@ use crate::surrogate::torch::gp::GpTrainer;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -32,7 +33,7 @@ pub fn run(args: &RunArgs, cluster: Option<&Cluster>) -> anyhow::Result<()> {
 fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
     let config = load_config(args)?;
     let deadline = deadline(args)?;
-    let evaluator = evaluator(&config, args)?;
+    let evaluator = evaluator(&config, &args.config)?;
     let workers = args.workers.unwrap_or_else(default_workers);
     if workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
@@ -43,7 +44,7 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
     ensure_output_is_new(&config)?;
     let mut store = create_store(&config)?;
     let mut strategy = new_strategy(&config);
-    let pool = LocalPool::new(evaluator, workers)?;
+    let pool = LocalPool::new(Arc::clone(&evaluator), workers)?;
     tracing::info!(
         problem = %config.problem.id,
         parameters = config.problem.space.dim(),
@@ -67,7 +68,8 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
     drop(store);
     print_summary(&config, &summary, deadline.as_ref());
     if matches!(summary.stop, StopReason::Deadline { abandoned } if abandoned > 0) {
-        // Do not wait for the evaluations still running: the process ends now.
+        // Do not wait for the evaluations still running: stop them and end the process now.
+        evaluator.shutdown();
         pool.abandon();
     }
     Ok(())
@@ -112,28 +114,28 @@ pub(super) fn log_deadline(deadline: Option<&Deadline>) {
 }
 
 /// Check that the configured problem can be evaluated (without building anything).
-pub(super) fn check_evaluable(config: &RunConfig, args: &RunArgs) -> anyhow::Result<()> {
+pub(super) fn check_evaluable(config: &RunConfig, path: &Path) -> anyhow::Result<()> {
     match &config.problem.definition {
         ProblemDefinition::Builtin { .. } => Ok(()),
-        ProblemDefinition::External => Err(no_evaluator(config, args)),
+        ProblemDefinition::External => Err(no_evaluator(config, path)),
     }
 }
 
 /// The evaluator the configuration asks for.
-pub(super) fn evaluator(config: &RunConfig, args: &RunArgs) -> anyhow::Result<Arc<dyn Evaluator>> {
+pub(super) fn evaluator(config: &RunConfig, path: &Path) -> anyhow::Result<Arc<dyn Evaluator>> {
     match &config.problem.definition {
         ProblemDefinition::Builtin { problem, .. } => {
             Ok(Arc::new(BuiltinEvaluator::new(Arc::clone(problem))))
         }
-        ProblemDefinition::External => Err(no_evaluator(config, args)),
+        ProblemDefinition::External => Err(no_evaluator(config, path)),
     }
 }
 
-fn no_evaluator(config: &RunConfig, args: &RunArgs) -> anyhow::Error {
+fn no_evaluator(config: &RunConfig, path: &Path) -> anyhow::Error {
     UsageError(format!(
         "{}: problem `{}` is not a builtin, and evaluating user problems through an \
          [evaluator] command is not implemented yet; use problem.builtin",
-        args.config.display(),
+        path.display(),
         config.problem.id
     ))
     .into()

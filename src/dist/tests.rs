@@ -424,3 +424,38 @@ fn layouts_split_worker_ranks_into_groups() {
         Err(DistError::ZeroRanksPerWorker)
     ));
 }
+
+#[test]
+fn the_local_driver_honours_the_same_deadline() {
+    let problem = zdt1();
+    let run = |evaluation: Duration, at_ms: u64, margin_ms: u64| {
+        let pool = LocalPool::new(Scrambled::new(Arc::clone(&problem), evaluation), 2).unwrap();
+        let deadline = Deadline {
+            at: SystemTime::now() + Duration::from_millis(at_ms),
+            margin: Duration::from_millis(margin_ms),
+            source: DeadlineSource::Option,
+        };
+        let mut strategy = strategy(&problem);
+        let mut store = store(&problem);
+        let clock = Instant::now();
+        let summary = run_local(
+            &mut strategy,
+            &pool,
+            &mut store,
+            &mut NoProgress,
+            Some(&deadline),
+        )
+        .unwrap();
+        if summary.stop != StopReason::Finished {
+            pool.abandon();
+        }
+        (summary.stop, store.records().len(), clock.elapsed())
+    };
+    let (stop, rows, _) = run(Duration::from_millis(30), 300, 200);
+    assert_eq!(stop, StopReason::Deadline { abandoned: 0 });
+    assert!(rows > 0 && rows < 12, "{rows} rows");
+    let (stop, rows, elapsed) = run(Duration::from_secs(2), 200, 100);
+    assert_eq!(stop, StopReason::Deadline { abandoned: 2 });
+    assert_eq!(rows, 0);
+    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+}

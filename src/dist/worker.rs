@@ -2,9 +2,9 @@
 //!
 //! A leader evaluates on a thread of its own while its main thread keeps listening to the
 //! controller: a result is sent the moment it is ready, and a `Shutdown` that arrives during
-//! an evaluation (the deadline, or an error elsewhere) ends the worker at once — the
-//! abandoned evaluation dies with the process (under `srun`, Slurm also ends the processes it
-//! started). Members of a group only wait for the shutdown. A worker always ends with exit
+//! an evaluation (the deadline, or an error elsewhere) ends the worker at once: the evaluator
+//! is told to stop ([`Evaluator::shutdown`]), and whatever still runs dies with the process
+//! (under `srun`, Slurm also ends the processes it started). Members of a group only wait for the shutdown. A worker always ends with exit
 //! code 0; failures are reported to the controller, which ends the run.
 
 use super::transport::{Rank, Transport};
@@ -55,6 +55,7 @@ pub fn serve(
     group: Option<GroupInfo>,
 ) -> Result<WorkerExit, DistError> {
     let rank = transport.rank();
+    let shared = Arc::clone(&evaluator);
     let (request_tx, request_rx) = channel::<EvalRequest>();
     let (outcome_tx, outcome_rx) = channel::<Outcome>();
     let evaluation = std::thread::Builder::new()
@@ -85,7 +86,12 @@ pub fn serve(
                         let result = TaskResult::from_outcome(outcome);
                         transport.send(CONTROLLER, &Message::Result(result))?;
                     }
-                    Ok(None) => return Ok(WorkerExit::Abandoned),
+                    Ok(None) => {
+                        // Ask the evaluator to end the running evaluation (a subprocess
+                        // evaluator kills its simulation); do not wait for it.
+                        shared.shutdown();
+                        return Ok(WorkerExit::Abandoned);
+                    }
                     Err(DistError::EvaluatorGone { .. }) => {
                         return Err(evaluation_stopped(evaluation, rank))
                     }
@@ -93,6 +99,7 @@ pub fn serve(
                 }
             }
             Message::Shutdown if from == CONTROLLER => {
+                shared.shutdown();
                 drop(request_tx);
                 // The thread is idle: it ends as soon as the request channel closes.
                 let _ = evaluation.join();

@@ -11,7 +11,13 @@ use crate::problem::{EvalRequest, Outcome};
 
 /// Evaluates one request (blocking). Implementations must be usable from several threads.
 pub trait Evaluator: Send + Sync {
+    /// Evaluate on behalf of `worker` (0-based; at most one call per worker at a time).
     fn evaluate(&self, request: &EvalRequest, worker: u32) -> Outcome;
+
+    /// The run is over (finished or stopping): end evaluations in progress soon, refuse new
+    /// ones, release resources such as persistent processes. Called once, before the pool's
+    /// threads are joined; the default does nothing.
+    fn shutdown(&self) {}
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).
