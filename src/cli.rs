@@ -36,7 +36,10 @@ pub enum Command {
     #[command(after_help = "Examples:
   dmosopt run configs/zdt1.toml
   dmosopt run configs/zdt1.toml --output /scratch/me/zdt1.h5 --workers 8 --seed 7
-  dmosopt run configs/zdt1.toml --set problem.builtin=dtlz2 --set optimizer.n_epochs=5")]
+  dmosopt run configs/zdt1.toml --set problem.builtin=dtlz2 --set optimizer.n_epochs=5
+  dmosopt run configs/zdt1.toml --deadline 2h --deadline-margin 300
+  srun dmosopt run configs/zdt1.toml                    # MPI: rank 0 controls, the rest evaluate
+  srun -n 33 dmosopt run configs/net.toml --ranks-per-worker 4")]
     Run(RunArgs),
     /// Validate a config file and print the resolved configuration (every default filled in).
     #[command(after_help = "Examples:
@@ -76,7 +79,8 @@ pub struct RunArgs {
     /// Result file (overrides output.file).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Concurrent evaluations (default: the number of cores).
+    /// Concurrent evaluations without MPI (default: the number of cores); under an MPI
+    /// launcher the number of ranks decides.
     #[arg(short, long, value_name = "N")]
     pub workers: Option<usize>,
     /// Random seed (overrides optimizer.seed).
@@ -86,6 +90,21 @@ pub struct RunArgs {
     /// or OMP_NUM_THREADS). When processes share a node, set it to the cores each one owns.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// MPI runs: this many consecutive worker ranks evaluate one candidate together; the first
+    /// receives it and passes DMOSOPT_GROUP_SIZE and DMOSOPT_GROUP_RANKS to the evaluation.
+    /// The number of ranks minus one (the controller) must be a multiple of K. Overrides
+    /// evaluator.ranks_per_worker.
+    #[arg(long, value_name = "K")]
+    pub ranks_per_worker: Option<usize>,
+    /// Stop handing out candidates before this time: an RFC 3339 time
+    /// (2025-06-01T18:00:00Z) or a duration from now (3600, 90s, 45m, 2h). Inside a Slurm job
+    /// SLURM_JOB_END_TIME counts too (the earlier one wins).
+    #[arg(long, value_name = "WHEN")]
+    pub deadline: Option<String>,
+    /// Seconds before the deadline from which no new candidate is handed out; running
+    /// evaluations are awaited until a quarter of the margin is left, then abandoned.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::deadline::DEFAULT_MARGIN_SECONDS)]
+    pub deadline_margin: f64,
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }

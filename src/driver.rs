@@ -1,14 +1,18 @@
 //! The local driver: feeds a [`Strategy`] from a [`LocalPool`] and streams every completed
 //! evaluation into a [`RunStore`]. No more than one request per worker is outstanding, so a
-//! killed run loses at most the evaluations that were running. A [`FailureLimit`] stops a run
-//! whose evaluations mostly fail (every record is stored before the check).
+//! killed run loses at most the evaluations that were running. With a [`Deadline`] no new
+//! candidate is handed out from `T − margin` on; running evaluations are awaited until
+//! [`Deadline::finish_by`] and abandoned after that (the MPI sibling is `dist::controller`).
+//! A [`FailureLimit`] stops a run whose evaluations mostly fail (every record is stored before
+//! the check).
 
+use crate::deadline::Deadline;
 use crate::eval::pool::{LocalPool, PoolError};
-use crate::problem::{EvalRecord, EvalRequest, Status};
+use crate::problem::{EvalRecord, EvalRequest, Outcome, Status};
 use crate::store::{EpochSummary, RunStore, StoreError};
 use crate::strategy::{Ask, Candidate, EpochReport, Strategy, StrategyError};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -92,9 +96,19 @@ pub trait ProgressSink {
 pub struct NoProgress;
 impl ProgressSink for NoProgress {}
 
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The strategy finished (epochs or evaluation budget used up).
+    Finished,
+    /// The deadline came first; `abandoned` evaluations were still running at the end.
+    Deadline { abandoned: usize },
+}
+
 /// What a finished run reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
+    pub stop: StopReason,
     pub n_evaluations: usize,
     /// Evaluations per status, in [`Status::ALL`] order.
     pub status_counts: BTreeMap<&'static str, usize>,
@@ -104,20 +118,37 @@ pub struct RunSummary {
     pub elapsed_seconds: f64,
 }
 
-/// Run the strategy to completion.
+/// Run the strategy to completion (or to the deadline).
 pub fn run_local(
     strategy: &mut Strategy,
     pool: &LocalPool,
     store: &mut dyn RunStore,
     progress: &mut dyn ProgressSink,
-    mut failures: FailureLimit,
+    failures: &mut FailureLimit,
+    deadline: Option<&Deadline>,
 ) -> Result<RunSummary, DriverError> {
     let clock = Instant::now();
     let capacity = pool.n_workers();
     let mut outstanding = 0usize;
     let mut epochs = Vec::new();
+    let done = |strategy: &Strategy, epochs, stop| {
+        Ok(summarize(
+            strategy,
+            epochs,
+            clock.elapsed().as_secs_f64(),
+            stop,
+        ))
+    };
     loop {
-        let ask = strategy.ask(capacity - outstanding)?;
+        if deadline.is_some_and(|d| !d.accepts_new_work(SystemTime::now())) {
+            break;
+        }
+        // Keep every worker busy: wait only when no more work can be handed out.
+        let ask = if outstanding < capacity {
+            strategy.ask(capacity - outstanding)?
+        } else {
+            Ask::Wait
+        };
         for report in strategy.take_reports() {
             record_report(store, progress, &report)?;
             epochs.push(report);
@@ -133,37 +164,64 @@ pub fn run_local(
                 }
             }
             Ask::Wait => {
-                let outcome = pool.recv()?;
+                let Some(outcome) = next_outcome(pool, deadline)? else {
+                    let abandoned = outstanding;
+                    return done(strategy, epochs, StopReason::Deadline { abandoned });
+                };
+                complete(strategy, store, progress, failures, outcome)?;
                 outstanding -= 1;
-                let record = strategy.tell(outcome)?;
-                store.append(&record)?;
-                progress.completed(record.epoch, record.status);
-                failures.record(&record)?;
             }
-            Ask::Finished => break,
-        }
-        // Keep every worker busy: only wait when no more work can be handed out.
-        while outstanding == capacity {
-            let outcome = pool.recv()?;
-            outstanding -= 1;
-            let record = strategy.tell(outcome)?;
-            store.append(&record)?;
-            progress.completed(record.epoch, record.status);
-            failures.record(&record)?;
+            Ask::Finished => return done(strategy, epochs, StopReason::Finished),
         }
     }
-    Ok(summarize(strategy, epochs, clock.elapsed().as_secs_f64()))
+    // No new work from the deadline on: await what is running.
+    while outstanding > 0 {
+        let Some(outcome) = next_outcome(pool, deadline)? else {
+            break;
+        };
+        complete(strategy, store, progress, failures, outcome)?;
+        outstanding -= 1;
+    }
+    let abandoned = outstanding;
+    done(strategy, epochs, StopReason::Deadline { abandoned })
 }
 
-fn request(candidate: &Candidate) -> EvalRequest {
+/// The next outcome; `None` once the deadline's time to finish has run out.
+fn next_outcome(
+    pool: &LocalPool,
+    deadline: Option<&Deadline>,
+) -> Result<Option<Outcome>, PoolError> {
+    match deadline {
+        Some(deadline) => pool.recv_timeout(deadline.time_to_finish(SystemTime::now())),
+        None => pool.recv().map(Some),
+    }
+}
+
+/// Tell the strategy one outcome, store the completed record, then apply the failure limit.
+fn complete(
+    strategy: &mut Strategy,
+    store: &mut dyn RunStore,
+    progress: &mut dyn ProgressSink,
+    failures: &mut FailureLimit,
+    outcome: Outcome,
+) -> Result<(), DriverError> {
+    let record = strategy.tell(outcome)?;
+    store.append(&record)?;
+    progress.completed(record.epoch, record.status);
+    failures.record(&record)
+}
+
+pub(crate) fn request(candidate: &Candidate) -> EvalRequest {
     EvalRequest {
         eval_id: candidate.eval_id,
         epoch: candidate.epoch,
         parameters: candidate.parameters.clone(),
+        group: None,
     }
 }
 
-fn record_report(
+/// Store an epoch summary and show it.
+pub(crate) fn record_report(
     store: &mut dyn RunStore,
     progress: &mut dyn ProgressSink,
     report: &EpochReport,
@@ -180,7 +238,13 @@ fn record_report(
     Ok(())
 }
 
-fn summarize(strategy: &Strategy, epochs: Vec<EpochReport>, elapsed_seconds: f64) -> RunSummary {
+/// The summary of a run from the strategy's records.
+pub(crate) fn summarize(
+    strategy: &Strategy,
+    epochs: Vec<EpochReport>,
+    elapsed_seconds: f64,
+    stop: StopReason,
+) -> RunSummary {
     let mut status_counts: BTreeMap<&'static str, usize> =
         Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     let mut n_feasible = 0;
@@ -189,6 +253,7 @@ fn summarize(strategy: &Strategy, epochs: Vec<EpochReport>, elapsed_seconds: f64
         n_feasible += usize::from(record.is_feasible());
     }
     RunSummary {
+        stop,
         n_evaluations: strategy.n_completed(),
         status_counts,
         n_feasible,

@@ -151,6 +151,38 @@ pub struct EvalRequest {
     pub epoch: u32,
     /// Parameter values in space order (real units).
     pub parameters: Vec<f64>,
+    /// The MPI ranks that evaluate this point together (MPI runs only; `None` locally).
+    pub group: Option<GroupInfo>,
+}
+
+/// The group of MPI ranks that evaluates one candidate (`ranks_per_worker` consecutive worker
+/// ranks). The first rank receives the request and runs the evaluation; the others hold their
+/// slots (cores) for it. An evaluator that starts a process passes [`GroupInfo::environment`]
+/// on to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    /// World ranks of the group, the evaluating (first) rank first.
+    pub ranks: Vec<u32>,
+}
+
+impl GroupInfo {
+    /// Environment variable with the number of ranks in the group.
+    pub const SIZE_VARIABLE: &'static str = "DMOSOPT_GROUP_SIZE";
+    /// Environment variable with the group's world ranks, comma-separated.
+    pub const RANKS_VARIABLE: &'static str = "DMOSOPT_GROUP_RANKS";
+
+    pub fn size(&self) -> usize {
+        self.ranks.len()
+    }
+
+    /// `DMOSOPT_GROUP_SIZE=3`, `DMOSOPT_GROUP_RANKS=4,5,6`.
+    pub fn environment(&self) -> [(&'static str, String); 2] {
+        let ranks: Vec<String> = self.ranks.iter().map(u32::to_string).collect();
+        [
+            (Self::SIZE_VARIABLE, self.size().to_string()),
+            (Self::RANKS_VARIABLE, ranks.join(",")),
+        ]
+    }
 }
 
 /// What an evaluator reports back for one request.
@@ -210,6 +242,20 @@ mod tests {
             assert_eq!(total_violation(c) == 0.0, feasible, "{c:?}");
         }
         assert_eq!(total_violation(&[-1.0, -2.5, 3.0]), 3.5);
+    }
+
+    #[test]
+    fn group_environment_names_size_and_ranks() {
+        let group = GroupInfo {
+            ranks: vec![4, 5, 6],
+        };
+        assert_eq!(
+            group.environment(),
+            [
+                ("DMOSOPT_GROUP_SIZE", "3".to_string()),
+                ("DMOSOPT_GROUP_RANKS", "4,5,6".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! [`UsageError`] so that `main` exits with code 2 instead of 1.
 
 pub mod check;
+mod distributed;
 pub mod front;
 pub mod run;
 pub mod simulate;
 
 use crate::cli::{Cli, Command};
 use crate::config::ConfigError;
+use crate::dist::Cluster;
 use thiserror::Error;
 
 /// A problem with what the user asked for (exit code 2).
@@ -28,10 +30,10 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
     }
 }
 
-/// Run the chosen subcommand.
-pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
+/// Run the chosen subcommand (`cluster`: the MPI world, when launched by an MPI launcher).
+pub fn dispatch(cli: Cli, cluster: Option<&Cluster>) -> anyhow::Result<()> {
     match cli.command {
-        Command::Run(args) => run::run(&args),
+        Command::Run(args) => run::run(&args, cluster),
         Command::Check(args) => check::check(&args),
         Command::Front(args) => front::front(&args),
         Command::Simulate(args) => simulate::simulate(&args),

@@ -1,9 +1,13 @@
-//! `dmosopt run`: resolve the config, open the result file, and drive the optimization.
+//! `dmosopt run`: resolve the config, open the result file, and drive the optimization —
+//! locally with a pool of worker threads, or (under an MPI launcher with more than one rank)
+//! as the controller or a worker of an MPI job ([`super::distributed`]).
 
 use super::UsageError;
 use crate::cli::RunArgs;
 use crate::config::{self, ProblemDefinition, RunConfig, SurrogateConfig};
-use crate::driver::{run_local, FailureLimit, ProgressSink, RunSummary};
+use crate::deadline::Deadline;
+use crate::dist::Cluster;
+use crate::driver::{run_local, FailureLimit, ProgressSink, RunSummary, StopReason};
 use crate::eval::builtin::BuiltinEvaluator;
 use crate::eval::pool::LocalPool;
 use crate::eval::subprocess::{install_interrupt_handler, SubprocessEvaluator};
@@ -16,9 +20,95 @@ use crate::surrogate::torch::gp::GpTrainer;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
-pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+pub fn run(args: &RunArgs, cluster: Option<&Cluster>) -> anyhow::Result<()> {
+    match cluster {
+        Some(cluster) if cluster.size() > 1 => super::distributed::run(args, cluster),
+        _ => run_locally(args),
+    }
+}
+
+fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
+    let config = load_config(args)?;
+    let deadline = deadline(args)?;
+    let evaluator = evaluator(&config, &args.config)?;
+    let workers = args.workers.unwrap_or_else(default_workers);
+    if workers == 0 {
+        return Err(UsageError("--workers must be at least 1".into()).into());
+    }
+    set_threads(args)?;
+    let ranks_per_worker = ranks_per_worker(args, &config);
+    if ranks_per_worker > 1 {
+        tracing::warn!(
+            "ranks per worker = {ranks_per_worker} is used only under MPI; each local worker \
+             runs one evaluation at a time"
+        );
+    }
+    ensure_output_is_new(&config)?;
+    let mut store = create_store(&config)?;
+    let mut strategy = new_strategy(&config);
+    let pool = LocalPool::new(Arc::clone(&evaluator), workers)?;
+    tracing::info!(
+        problem = %config.problem.id,
+        parameters = config.problem.space.dim(),
+        objectives = config.problem.schema.n_objectives(),
+        constraints = config.problem.schema.n_constraints(),
+        workers,
+        output = %config.output.file.display(),
+        "starting run"
+    );
+    log_deadline(deadline.as_ref());
+    let mut progress = ConsoleProgress::new(&config);
+    let result = run_local(
+        &mut strategy,
+        &pool,
+        &mut store,
+        &mut progress,
+        &mut FailureLimit::new(config.evaluator.max_failure_fraction),
+        deadline.as_ref(),
+    );
+    progress.finish();
+    drop(store);
+    // Stop simulations still running (after a failure or at the deadline) or idle (persistent
+    // processes) before the pool's threads are joined.
+    evaluator.shutdown();
+    let abandoned = matches!(
+        &result,
+        Ok(summary) if matches!(summary.stop, StopReason::Deadline { abandoned } if abandoned > 0)
+    );
+    if abandoned {
+        // Do not wait for the evaluations still running: end the process now.
+        pool.abandon();
+    } else {
+        drop(pool);
+    }
+    let summary = result.with_context(|| format!("run `{}` failed", config.problem.id))?;
+    print_summary(&config, &summary, deadline.as_ref());
+    Ok(())
+}
+
+/// `--threads`: libtorch's intra-op threads for the surrogate.
+pub(super) fn set_threads(args: &RunArgs) -> anyhow::Result<()> {
+    if let Some(threads) = args.threads {
+        if threads == 0 {
+            return Err(UsageError("--threads must be at least 1".into()).into());
+        }
+        crate::surrogate::torch::set_threads(threads);
+    }
+    Ok(())
+}
+
+/// `--ranks-per-worker`, else `evaluator.ranks_per_worker`.
+pub(super) fn ranks_per_worker(args: &RunArgs, config: &RunConfig) -> usize {
+    args.ranks_per_worker
+        .unwrap_or(config.evaluator.ranks_per_worker)
+}
+
+/// Read the config file with the command-line overrides applied.
+pub(super) fn load_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     let mut overrides = args.overrides.set.clone();
     if let Some(seed) = args.seed {
         overrides.push(format!("optimizer.seed={seed}"));
@@ -29,73 +119,43 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             toml_string(&output.to_string_lossy())
         ));
     }
-    let config = config::load(&args.config, &overrides)?;
-    let evaluator = evaluator(&config, &args.config)?;
-    let workers = args.workers.unwrap_or_else(default_workers);
-    if workers == 0 {
-        return Err(UsageError("--workers must be at least 1".into()).into());
-    }
-    if let Some(threads) = args.threads {
-        if threads == 0 {
-            return Err(UsageError("--threads must be at least 1".into()).into());
-        }
-        crate::surrogate::torch::set_threads(threads);
-    }
-    let output = &config.output.file;
-    if output.exists() {
-        return Err(UsageError(format!(
-            "result file {} already exists; choose another --output or remove it \
-             (resuming a run is not implemented yet)",
-            output.display()
-        ))
-        .into());
-    }
-    let mut store = Hdf5Store::create(output, &metadata(&config))
-        .with_context(|| format!("cannot create result file {}", output.display()))?;
-    let mut strategy = Strategy::new(
-        config.problem.space.clone(),
-        config.problem.schema.clone(),
-        strategy_config(&config),
-        search_mode(&config),
-    );
-    let pool = LocalPool::new(Arc::clone(&evaluator), workers)?;
-    tracing::info!(
-        problem = %config.problem.id,
-        parameters = config.problem.space.dim(),
-        objectives = config.problem.schema.n_objectives(),
-        constraints = config.problem.schema.n_constraints(),
-        workers,
-        output = %output.display(),
-        "starting run"
-    );
-    if config.evaluator.ranks_per_worker > 1 {
-        tracing::warn!(
-            "evaluator.ranks_per_worker = {} is used only under MPI; each local worker runs \
-             one evaluation at a time",
-            config.evaluator.ranks_per_worker
+    Ok(config::load(&args.config, &overrides)?)
+}
+
+/// The deadline from `--deadline` and `SLURM_JOB_END_TIME`, if any.
+pub(super) fn deadline(args: &RunArgs) -> anyhow::Result<Option<Deadline>> {
+    let slurm = std::env::var(crate::deadline::SLURM_END_TIME_VARIABLE).ok();
+    Deadline::resolve(
+        args.deadline.as_deref(),
+        args.deadline_margin,
+        slurm.as_deref(),
+        SystemTime::now(),
+    )
+    .map_err(|error| UsageError(error.to_string()).into())
+}
+
+pub(super) fn log_deadline(deadline: Option<&Deadline>) {
+    if let Some(deadline) = deadline {
+        tracing::info!(
+            source = %deadline.source,
+            at_unix = format!("{:.0}", deadline.unix_seconds()),
+            margin_s = deadline.margin.as_secs_f64(),
+            "deadline set: no new candidates from the deadline minus the margin on"
         );
     }
-    let mut progress = ConsoleProgress::new(&config);
-    let result = run_local(
-        &mut strategy,
-        &pool,
-        &mut store,
-        &mut progress,
-        FailureLimit::new(config.evaluator.max_failure_fraction),
-    );
-    // Stop simulations still running (after a failure) or idle (persistent processes) before
-    // the pool's threads are joined.
-    evaluator.shutdown();
-    drop(pool);
-    progress.finish();
-    let summary = result.with_context(|| format!("run `{}` failed", config.problem.id))?;
-    print_summary(&config, &summary);
-    Ok(())
+}
+
+/// Check that the configured problem can be evaluated (without starting anything).
+pub(super) fn check_evaluable(config: &RunConfig, path: &Path) -> anyhow::Result<()> {
+    match (&config.evaluator.subprocess, &config.problem.definition) {
+        (Some(_), _) | (None, ProblemDefinition::Builtin { .. }) => Ok(()),
+        (None, ProblemDefinition::External) => Err(no_evaluator(config, path)),
+    }
 }
 
 /// The evaluator the configuration asks for: the `[evaluator]` command if set, otherwise the
 /// builtin problem in-process.
-fn evaluator(config: &RunConfig, path: &std::path::Path) -> anyhow::Result<Arc<dyn Evaluator>> {
+pub(super) fn evaluator(config: &RunConfig, path: &Path) -> anyhow::Result<Arc<dyn Evaluator>> {
     let problem = &config.problem;
     match (&config.evaluator.subprocess, &problem.definition) {
         (Some(subprocess), _) => {
@@ -112,13 +172,48 @@ fn evaluator(config: &RunConfig, path: &std::path::Path) -> anyhow::Result<Arc<d
         (None, ProblemDefinition::Builtin { problem, .. }) => {
             Ok(Arc::new(BuiltinEvaluator::new(Arc::clone(problem))))
         }
-        (None, ProblemDefinition::External) => Err(UsageError(format!(
-            "{}: problem `{}` needs evaluator.command",
-            path.display(),
-            problem.id
-        ))
-        .into()),
+        (None, ProblemDefinition::External) => Err(no_evaluator(config, path)),
     }
+}
+
+fn no_evaluator(config: &RunConfig, path: &Path) -> anyhow::Error {
+    UsageError(format!(
+        "{}: problem `{}` needs evaluator.command",
+        path.display(),
+        config.problem.id
+    ))
+    .into()
+}
+
+/// Refuse to overwrite an existing result file.
+pub(super) fn ensure_output_is_new(config: &RunConfig) -> anyhow::Result<()> {
+    let output = &config.output.file;
+    if output.exists() {
+        return Err(UsageError(format!(
+            "result file {} already exists; choose another --output or remove it \
+             (resuming a run is not implemented yet)",
+            output.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Create the result file.
+pub(super) fn create_store(config: &RunConfig) -> anyhow::Result<Hdf5Store> {
+    let output = &config.output.file;
+    Hdf5Store::create(output, &metadata(config))
+        .with_context(|| format!("cannot create result file {}", output.display()))
+}
+
+/// The strategy for the configuration.
+pub(super) fn new_strategy(config: &RunConfig) -> Strategy {
+    Strategy::new(
+        config.problem.space.clone(),
+        config.problem.schema.clone(),
+        strategy_config(config),
+        search_mode(config),
+    )
 }
 
 fn default_workers() -> usize {
@@ -168,20 +263,20 @@ pub fn search_mode(config: &RunConfig) -> SearchMode {
 }
 
 /// A bar per epoch on a terminal; plain log lines otherwise.
-struct ConsoleProgress {
+pub(super) struct ConsoleProgress {
     bar: Option<ProgressBar>,
     n_epochs: usize,
 }
 
 impl ConsoleProgress {
-    fn new(config: &RunConfig) -> Self {
+    pub(super) fn new(config: &RunConfig) -> Self {
         Self {
             bar: None,
             n_epochs: config.optimizer.n_epochs,
         }
     }
 
-    fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -228,7 +323,8 @@ impl ProgressSink for ConsoleProgress {
     }
 }
 
-fn print_summary(config: &RunConfig, summary: &RunSummary) {
+/// The run summary on stdout.
+pub(super) fn print_summary(config: &RunConfig, summary: &RunSummary, deadline: Option<&Deadline>) {
     let statuses: Vec<String> = Status::ALL
         .iter()
         .map(|s| {
@@ -239,8 +335,12 @@ fn print_summary(config: &RunConfig, summary: &RunSummary) {
             )
         })
         .collect();
+    let ended = match summary.stop {
+        StopReason::Finished => "finished",
+        StopReason::Deadline { .. } => "stopped at deadline",
+    };
     println!(
-        "run `{}` finished: {} evaluations ({}), {} feasible, {} epochs in {:.1} s",
+        "run `{}` {ended}: {} evaluations ({}), {} feasible, {} epochs in {:.1} s",
         config.problem.id,
         summary.n_evaluations,
         statuses.join(", "),
@@ -254,6 +354,15 @@ fn print_summary(config: &RunConfig, summary: &RunSummary) {
             summary.final_hypervolume, reference
         ),
         None => println!("final hypervolume: n/a (set problem.reference_point)"),
+    }
+    if let (StopReason::Deadline { abandoned }, Some(deadline)) = (summary.stop, deadline) {
+        println!(
+            "deadline: {} (Unix time {:.0}); no new candidates in its last {:.0} s; {abandoned} \
+             evaluations still running were abandoned",
+            deadline.source,
+            deadline.unix_seconds(),
+            deadline.margin.as_secs_f64(),
+        );
     }
     println!("results: {}", config.output.file.display());
 }

@@ -154,7 +154,7 @@ fn resolve_problem(section: &ProblemSection, errors: &mut Vec<String>) -> Option
     }
     let constants = resolve_constants(section.constants.as_ref(), errors);
     let (definition, space, schema) = match section.builtin {
-        Some(builtin) => resolve_builtin(builtin, section, errors)?,
+        Some(builtin) => resolve_builtin(builtin, section, &constants, errors)?,
         None => resolve_user_problem(section, errors)?,
     };
     for (name, _) in &constants {
@@ -198,6 +198,7 @@ type ResolvedDefinition = (ProblemDefinition, ParameterSpace, ProblemSchema);
 fn resolve_builtin(
     builtin: Builtin,
     section: &ProblemSection,
+    constants: &[(String, f64)],
     errors: &mut Vec<String>,
 ) -> Option<ResolvedDefinition> {
     for (key, present) in [
@@ -212,7 +213,7 @@ fn resolve_builtin(
             ));
         }
     }
-    match builtin.build(section.dim, section.n_objectives) {
+    match builtin.build_with_constants(section.dim, section.n_objectives, constants) {
         Ok(problem) => {
             let space = problem.space().clone();
             let schema = problem.schema().clone();

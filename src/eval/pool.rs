@@ -3,9 +3,10 @@
 
 use super::Evaluator;
 use crate::problem::{EvalRequest, Outcome};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -63,6 +64,23 @@ impl LocalPool {
     /// The next outcome, blocking until one is ready.
     pub fn recv(&self) -> Result<Outcome, PoolError> {
         self.outcomes.recv().map_err(|_| PoolError::WorkersGone)
+    }
+
+    /// The next outcome, or `None` if none is ready within `timeout`.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Outcome>, PoolError> {
+        match self.outcomes.recv_timeout(timeout) {
+            Ok(outcome) => Ok(Some(outcome)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(PoolError::WorkersGone),
+        }
+    }
+
+    /// Give up on the workers without waiting for them: evaluations still running are
+    /// abandoned (used at a deadline, right before the process exits; dropping the pool would
+    /// wait for them).
+    pub fn abandon(mut self) {
+        self.requests.take();
+        self.workers.clear();
     }
 }
 
@@ -125,6 +143,7 @@ mod tests {
                 eval_id: i,
                 epoch: 0,
                 parameters: vec![i as f64],
+                group: None,
             })
             .unwrap();
         }

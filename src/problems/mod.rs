@@ -6,7 +6,9 @@
 //! - DTLZ1–7 (Deb, Thiele, Laumanns & Zitzler 2005) in `dtlz.rs`;
 //! - CONSTR, SRN, TNK, OSY (Deb 2001, *Multi-Objective Optimization using Evolutionary
 //!   Algorithms*) in `constrained.rs`;
-//! - C2-DTLZ2 (Jain & Deb 2014) in `cdtlz.rs`.
+//! - C2-DTLZ2 (Jain & Deb 2014) in `cdtlz.rs`;
+//! - `delay` in `delay.rs`: a benchmark tool for the evaluation machinery (ZDT1 behind a
+//!   configurable sleep), not a test problem.
 //!
 //! Conventions are dmosopt's: objectives are minimized, a constraint value `c > 0` means
 //! satisfied (literature constraints `g(x) ≤ 0` are converted by `c = −g`), parameters are
@@ -14,6 +16,7 @@
 
 mod cdtlz;
 mod constrained;
+mod delay;
 mod dtlz;
 mod sampling;
 mod zdt;
@@ -28,6 +31,7 @@ use crate::space::{ParameterSpace, SpaceError};
 
 pub use cdtlz::C2Dtlz2;
 pub use constrained::{Constr, Osy, Srn, Tnk};
+pub use delay::{Delay, DelayTiming};
 pub use dtlz::{Dtlz, DtlzKind};
 pub use zdt::{Zdt, ZdtKind};
 
@@ -82,6 +86,11 @@ pub enum ProblemError {
     },
     #[error("problem `{problem}`: constraint radius {radius} must be finite and positive")]
     InvalidRadius { problem: &'static str, radius: f64 },
+    #[error(
+        "problem `delay`: problem.constants.{constant} = {value} must be a finite number of \
+         milliseconds >= 0"
+    )]
+    InvalidDelay { constant: String, value: f64 },
     #[error("unknown builtin problem `{name}` (known: {known})")]
     UnknownProblem { name: String, known: String },
     #[error("problem `{problem}`: {source}")]
@@ -113,6 +122,8 @@ pub enum Builtin {
     Tnk,
     Osy,
     C2Dtlz2,
+    /// Benchmark tool: ZDT1 behind a sleep (see `delay.rs`).
+    Delay,
 }
 
 /// How a builtin is built: its family and, within the family, its variant.
@@ -124,10 +135,11 @@ enum Family {
     Tnk,
     Osy,
     C2Dtlz2,
+    Delay,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 17] = [
+    pub const ALL: [Builtin; 18] = [
         Builtin::Zdt1,
         Builtin::Zdt2,
         Builtin::Zdt3,
@@ -145,6 +157,7 @@ impl Builtin {
         Builtin::Tnk,
         Builtin::Osy,
         Builtin::C2Dtlz2,
+        Builtin::Delay,
     ];
 
     /// The canonical (serde) name: `"zdt1"`, …, `"c2-dtlz2"`.
@@ -157,6 +170,7 @@ impl Builtin {
             Family::Tnk => constrained::TNK_NAME,
             Family::Osy => constrained::OSY_NAME,
             Family::C2Dtlz2 => cdtlz::C2_DTLZ2_NAME,
+            Family::Delay => delay::DELAY_NAME,
         }
     }
 
@@ -178,6 +192,7 @@ impl Builtin {
             Family::Constr | Family::Srn | Family::Tnk => 2,
             Family::Osy => 6,
             Family::C2Dtlz2 => n_objectives + 9,
+            Family::Delay => Delay::DEFAULT_DIM,
         }
     }
 
@@ -193,7 +208,7 @@ impl Builtin {
     pub fn scalable_dim(self) -> bool {
         matches!(
             self.family(),
-            Family::Zdt(_) | Family::Dtlz(_) | Family::C2Dtlz2
+            Family::Zdt(_) | Family::Dtlz(_) | Family::C2Dtlz2 | Family::Delay
         )
     }
 
@@ -208,6 +223,17 @@ impl Builtin {
         self,
         dim: Option<usize>,
         n_objectives: Option<usize>,
+    ) -> Result<Arc<dyn Problem>, ProblemError> {
+        self.build_with_constants(dim, n_objectives, &[])
+    }
+
+    /// Like [`Builtin::build`], with `[problem.constants]`: only `delay` reads them (its
+    /// `delay_ms` and `delay_jitter_ms`); the benchmark problems ignore them.
+    pub fn build_with_constants(
+        self,
+        dim: Option<usize>,
+        n_objectives: Option<usize>,
+        constants: &[(String, f64)],
     ) -> Result<Arc<dyn Problem>, ProblemError> {
         let problem = self.name();
         let n_objectives = match n_objectives {
@@ -241,6 +267,7 @@ impl Builtin {
             Family::Tnk => Arc::new(Tnk::new()?),
             Family::Osy => Arc::new(Osy::new()?),
             Family::C2Dtlz2 => Arc::new(C2Dtlz2::new(dim, n_objectives)?),
+            Family::Delay => Arc::new(Delay::new(dim, DelayTiming::from_constants(constants)?)?),
         })
     }
 
@@ -263,6 +290,7 @@ impl Builtin {
             Builtin::Tnk => Family::Tnk,
             Builtin::Osy => Family::Osy,
             Builtin::C2Dtlz2 => Family::C2Dtlz2,
+            Builtin::Delay => Family::Delay,
         }
     }
 }

@@ -10,7 +10,7 @@ use super::*;
 use crate::problem::is_feasible;
 
 /// (builtin, name, default objectives, default dim, constraints, scalable dim, scalable q)
-const TABLE: [(Builtin, &str, usize, usize, usize, bool, bool); 17] = [
+const TABLE: [(Builtin, &str, usize, usize, usize, bool, bool); 18] = [
     (Builtin::Zdt1, "zdt1", 2, 30, 0, true, false),
     (Builtin::Zdt2, "zdt2", 2, 30, 0, true, false),
     (Builtin::Zdt3, "zdt3", 2, 30, 0, true, false),
@@ -28,6 +28,7 @@ const TABLE: [(Builtin, &str, usize, usize, usize, bool, bool); 17] = [
     (Builtin::Tnk, "tnk", 2, 2, 2, false, false),
     (Builtin::Osy, "osy", 2, 6, 6, false, false),
     (Builtin::C2Dtlz2, "c2-dtlz2", 3, 12, 1, true, true),
+    (Builtin::Delay, "delay", 2, 2, 0, true, false),
 ];
 
 #[test]
@@ -216,7 +217,7 @@ fn tiny_front_requests_are_honoured() {
 proptest! {
     #[test]
     fn every_builtin_gives_finite_outputs_of_the_declared_length(
-        index in 0usize..17,
+        index in 0usize..18,
         unit in proptest::collection::vec(0.0f64..=1.0, 30),
     ) {
         let builtin = Builtin::ALL[index];

@@ -349,6 +349,7 @@ fn requests_carry_real_units() {
         eval_id: batch[0].eval_id,
         epoch: batch[0].epoch,
         parameters: batch[0].parameters.clone(),
+        group: None,
     };
     for (value, parameter) in request.parameters.iter().zip(problem.space().parameters()) {
         assert!(*value >= parameter.lower && *value <= parameter.upper);

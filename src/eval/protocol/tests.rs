@@ -28,6 +28,7 @@ fn request_names_everything_in_order() {
         eval_id: 17,
         epoch: 3,
         parameters: vec![0.7, 4.0],
+        group: None,
     });
     assert_eq!(
         line,

@@ -110,12 +110,14 @@ impl Context {
         Ok(path)
     }
 
-    /// `DMOSOPT_*` variables followed by `[evaluator.env]`.
+    /// `DMOSOPT_*` variables (with `DMOSOPT_GROUP_SIZE`/`DMOSOPT_GROUP_RANKS` when a group of
+    /// MPI ranks evaluates together) followed by `[evaluator.env]`.
     fn environment(
         &self,
         eval: Option<(u64, u32)>,
         worker: u32,
         workdir: &Path,
+        group: Option<&crate::problem::GroupInfo>,
     ) -> Vec<(String, String)> {
         let mut env = vec![
             ("DMOSOPT_PROTOCOL".to_string(), "1".to_string()),
@@ -132,6 +134,14 @@ impl Context {
         if let Some((eval_id, epoch)) = eval {
             env.push(("DMOSOPT_EVAL_ID".to_string(), eval_id.to_string()));
             env.push(("DMOSOPT_EPOCH".to_string(), epoch.to_string()));
+        }
+        if let Some(group) = group {
+            env.extend(
+                group
+                    .environment()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), value)),
+            );
         }
         env.extend(self.config.env.iter().cloned());
         env

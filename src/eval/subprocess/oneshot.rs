@@ -22,7 +22,7 @@ pub(super) fn evaluate(context: &Context, request: &EvalRequest, worker: u32) ->
         Ok(dir) => dir,
         Err(reason) => return Attempt::not_ok(Status::Failed, reason, String::new()),
     };
-    let env = context.environment(eval, worker, &workdir);
+    let env = context.environment(eval, worker, &workdir, request.group.as_ref());
     let mut process = match SimProcess::spawn(&context.program, &context.args, &workdir, &env) {
         Ok(process) => process,
         Err(error) => {

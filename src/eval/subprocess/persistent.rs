@@ -43,7 +43,7 @@ pub(super) fn evaluate(
         }
     }
     if slot.process.is_none() {
-        if let Err(reason) = start(context, slot, worker) {
+        if let Err(reason) = start(context, slot, worker, request.group.as_ref()) {
             return Attempt::not_ok(Status::Failed, reason, String::new());
         }
     }
@@ -163,7 +163,13 @@ fn answer(context: &Context, slot: &mut Slot, line: &str, request: &EvalRequest)
 }
 
 /// Start the worker's process, after the back-off if earlier ones kept failing.
-fn start(context: &Context, slot: &mut Slot, worker: u32) -> Result<(), String> {
+/// The group (MPI ranks evaluating together) is the worker's own and never changes.
+fn start(
+    context: &Context,
+    slot: &mut Slot,
+    worker: u32,
+    group: Option<&crate::problem::GroupInfo>,
+) -> Result<(), String> {
     if slot.failures_in_a_row > 0 {
         let exponent = (slot.failures_in_a_row - 1).min(16);
         let delay = BACKOFF_BASE.saturating_mul(1 << exponent).min(BACKOFF_MAX);
@@ -175,7 +181,7 @@ fn start(context: &Context, slot: &mut Slot, worker: u32) -> Result<(), String> 
     }
     slot.last_start = Some(Instant::now());
     let started = context.workdir(None, worker).and_then(|workdir| {
-        let env = context.environment(None, worker, &workdir);
+        let env = context.environment(None, worker, &workdir, group);
         SimProcess::spawn(&context.program, &context.args, &workdir, &env).map_err(|error| {
             format!(
                 "cannot start {}: {error}",
