@@ -92,7 +92,7 @@ pub struct RunArgs {
     pub threads: Option<usize>,
     /// MPI runs: this many consecutive worker ranks evaluate one candidate together; the first
     /// receives it and passes DMOSOPT_GROUP_SIZE and DMOSOPT_GROUP_RANKS to the evaluation.
-    /// The number of ranks minus one (the controller) must be a multiple of K. Overrides
+    /// Launch 1 + a multiple of K ranks (leftover ranks idle, with a warning). Overrides
     /// evaluator.ranks_per_worker.
     #[arg(long, value_name = "K")]
     pub ranks_per_worker: Option<usize>,

@@ -227,28 +227,78 @@ fn groups_of_ranks_evaluate_together() {
     let config = zdt1(dir.path(), NONE);
     let stdout = check_against_local(mpirun, dir.path(), &config, 5, &["--ranks-per-worker", "2"]);
     assert!(stdout.contains("workers: 2 of 2 ranks"), "{stdout}");
+}
 
-    // 4 ranks = 3 worker ranks cannot form groups of 2.
+/// ZDT1 evaluated through the subprocess protocol (`dmosopt simulate`, a real child process
+/// per evaluation or per worker), with `[evaluator]` settings appended.
+fn zdt1_subprocess(dir: &Path, evaluator: &str) -> PathBuf {
+    let builtin = zdt1(dir, GP);
+    let mut body = std::fs::read_to_string(&builtin).unwrap();
+    body.push_str(&format!(
+        "\n[evaluator]\ncommand = [{BIN:?}, \"simulate\", \"zdt1\", \"--dim\", \"6\"]\ntimeout = \"60s\"\n{evaluator}"
+    ));
+    config(dir, "zdt1-subprocess.toml", &body)
+}
+
+#[test]
+fn an_mpi_run_of_a_subprocess_problem_matches_the_local_run() {
+    let mpirun = require_mpirun!();
+    let _one_job = MPI_JOBS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let config = zdt1_subprocess(dir.path(), "mode = \"persistent\"\n");
+    let stdout = check_against_local(mpirun, dir.path(), &config, 3, &[]);
+    assert!(stdout.contains("workers: 2, busy"), "{stdout}");
+}
+
+/// `mpirun -n 4` with `ranks_per_worker = 2`: one group of two ranks evaluates (the third
+/// worker rank has no partner and idles, with a warning), on a subprocess problem.
+#[test]
+fn four_ranks_with_groups_of_two_run_one_group() {
+    let mpirun = require_mpirun!();
+    let _one_job = MPI_JOBS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let config = zdt1_subprocess(dir.path(), "ranks_per_worker = 2\n");
     let output = mpi(
         mpirun,
         dir.path(),
         4,
+        &["run", config.to_str().unwrap(), "--output", "groups.h5"],
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("42 evaluations") && stdout.contains("workers: 1 of 2 ranks"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("stay idle"));
+    assert_eq!(workers(&dir.path().join("groups.h5"), "zdt1"), [0]);
+    let reference = local(
+        dir.path(),
         &[
             "run",
             config.to_str().unwrap(),
             "--output",
-            "uneven.h5",
-            "--ranks-per-worker",
-            "2",
+            "local.h5",
+            "--workers",
+            "1",
         ],
     );
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("3 worker ranks") && stderr.contains("--ranks-per-worker 2"),
-        "{stderr}"
+    assert!(reference.status.success(), "{}", text(&reference));
+    assert_eq!(
+        sorted_points(&dir.path().join("groups.h5")),
+        sorted_points(&dir.path().join("local.h5"))
     );
-    assert!(!dir.path().join("uneven.h5").exists());
+
+    // 2 ranks cannot hold a controller and a group of 2.
+    let output = mpi(
+        mpirun,
+        dir.path(),
+        2,
+        &["run", config.to_str().unwrap(), "--output", "too-few.h5"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("ranks per worker = 2"));
+    assert!(!dir.path().join("too-few.h5").exists());
 }
 
 #[test]

@@ -105,6 +105,16 @@ fn run_controller(
         output = %config.output.file.display(),
         "starting MPI run"
     );
+    if layout.n_spare() > 0 {
+        tracing::warn!(
+            spare = layout.n_spare(),
+            "the worker ranks do not split into groups of {}: the last {} rank(s) stay idle; \
+             launch 1 + a multiple of {} ranks to use every rank",
+            layout.ranks_per_worker(),
+            layout.n_spare(),
+            layout.ranks_per_worker()
+        );
+    }
     log_deadline(deadline.as_ref());
     let mut strategy = new_strategy(&config);
     let mut progress = ConsoleProgress::new(&config);
@@ -160,7 +170,7 @@ fn setup_worker(
     let role = layout.role(rank);
     let evaluator = match role {
         Role::Leader { .. } => Some(evaluator(&config, &args.config)?),
-        Role::Member { .. } | Role::Controller => None,
+        Role::Member { .. } | Role::Spare | Role::Controller => None,
     };
     Ok(WorkerSetup {
         role,
@@ -199,7 +209,7 @@ fn run_worker(
                 }
             }
         }
-        (Role::Member { .. }, _) => Ok(worker::wait_for_shutdown(transport)?),
+        (Role::Member { .. } | Role::Spare, _) => Ok(worker::wait_for_shutdown(transport)?),
         (role, _) => Err(anyhow::anyhow!(
             "rank {} has no worker role ({role:?})",
             transport.rank()

@@ -53,9 +53,9 @@ pub enum DistError {
     )]
     TooFewRanks { world_size: usize },
     #[error(
-        "cannot split {n_worker_ranks} worker ranks (world size {world_size} minus the \
-         controller) into groups of --ranks-per-worker {ranks_per_worker}: launch 1 + a multiple \
-         of {ranks_per_worker} ranks"
+        "cannot form one group of ranks per worker = {ranks_per_worker} from {n_worker_ranks} \
+         worker ranks (world size {world_size} minus the controller): launch at least \
+         1 + {ranks_per_worker} ranks"
     )]
     UnevenGroups {
         world_size: usize,
@@ -135,6 +135,8 @@ pub enum Role {
     Member {
         worker: u32,
     },
+    /// Left over when the worker ranks do not split evenly into groups; waits for shutdown.
+    Spare,
 }
 
 impl Layout {
@@ -146,7 +148,7 @@ impl Layout {
             return Err(DistError::TooFewRanks { world_size });
         }
         let n_worker_ranks = world_size - 1;
-        if n_worker_ranks % ranks_per_worker != 0 {
+        if n_worker_ranks < ranks_per_worker {
             return Err(DistError::UnevenGroups {
                 world_size,
                 n_worker_ranks,
@@ -157,6 +159,11 @@ impl Layout {
             world_size,
             ranks_per_worker,
         })
+    }
+
+    /// Worker ranks left over after the groups (they idle until shutdown).
+    pub fn n_spare(&self) -> usize {
+        (self.world_size - 1) % self.ranks_per_worker
     }
 
     pub fn world_size(&self) -> usize {
@@ -185,8 +192,9 @@ impl Layout {
     /// The worker whose leader is `rank`, if it is one.
     pub fn worker_led_by(&self, rank: Rank) -> Option<u32> {
         let offset = rank.checked_sub(1)?;
-        (rank < self.world_size && offset % self.ranks_per_worker == 0)
-            .then(|| (offset / self.ranks_per_worker) as u32)
+        let worker = offset / self.ranks_per_worker;
+        (rank < self.world_size && offset % self.ranks_per_worker == 0 && worker < self.n_workers())
+            .then_some(worker as u32)
     }
 
     /// What `rank` does.
@@ -194,6 +202,9 @@ impl Layout {
         let Some(offset) = rank.checked_sub(1) else {
             return Role::Controller;
         };
+        if offset / self.ranks_per_worker >= self.n_workers() {
+            return Role::Spare;
+        }
         let worker = (offset / self.ranks_per_worker) as u32;
         if offset % self.ranks_per_worker == 0 {
             let first = self.leader(worker) as u32;

@@ -115,7 +115,9 @@ fn spawn_worker(
             Role::Leader { worker, group } => {
                 worker::serve(&mut transport, evaluator, worker, Some(group)).map(Some)
             }
-            Role::Member { .. } => worker::wait_for_shutdown(&mut transport).map(|()| None),
+            Role::Member { .. } | Role::Spare => {
+                worker::wait_for_shutdown(&mut transport).map(|()| None)
+            }
             Role::Controller => unreachable!(),
         }
     })
@@ -414,9 +416,14 @@ fn layouts_split_worker_ranks_into_groups() {
     assert_eq!(layout.worker_led_by(7), None);
     assert_eq!(layout.worker_ranks(), 1..7);
 
-    let error = Layout::new(4, 2).unwrap_err().to_string();
+    // 3 worker ranks in groups of 2: one group, one spare rank.
+    let spare = Layout::new(4, 2).unwrap();
+    assert_eq!((spare.n_workers(), spare.n_spare()), (1, 1));
+    assert_eq!(spare.role(3), Role::Spare);
+    assert_eq!(spare.worker_led_by(3), None);
+    let error = Layout::new(2, 2).unwrap_err().to_string();
     assert!(
-        error.contains("3 worker ranks") && error.contains("--ranks-per-worker 2"),
+        error.contains("1 worker ranks") && error.contains("ranks per worker = 2"),
         "{error}"
     );
     assert!(matches!(
