@@ -6,15 +6,19 @@
 //! - DTLZ1–7 (Deb, Thiele, Laumanns & Zitzler 2005) in `dtlz.rs`;
 //! - CONSTR, SRN, TNK, OSY (Deb 2001, *Multi-Objective Optimization using Evolutionary
 //!   Algorithms*) in `constrained.rs`;
-//! - C2-DTLZ2 (Jain & Deb 2014) in `cdtlz.rs`.
+//! - C2-DTLZ2 (Jain & Deb 2014) in `cdtlz.rs`;
+//! - the motoneuron benchmark (a two-compartment Booth, Rinzel & Kiehn 1997 motoneuron fitted
+//!   to Bhatt et al. 2004) in `motoneuron/`, in the paper's bounds and in widened bounds.
 //!
 //! Conventions are dmosopt's: objectives are minimized, a constraint value `c > 0` means
 //! satisfied (literature constraints `g(x) ≤ 0` are converted by `c = −g`), parameters are
-//! named `x1 … xn`, objectives `f1 … fq`, constraints `c1 … ck`.
+//! named `x1 … xn`, objectives `f1 … fq`, constraints `c1 … ck` — except the motoneuron
+//! problems, whose parameters, objectives and constraints carry the benchmark's names.
 
 mod cdtlz;
 mod constrained;
 mod dtlz;
+pub mod motoneuron;
 mod sampling;
 mod zdt;
 
@@ -29,6 +33,7 @@ use crate::space::{ParameterSpace, SpaceError};
 pub use cdtlz::C2Dtlz2;
 pub use constrained::{Constr, Osy, Srn, Tnk};
 pub use dtlz::{Dtlz, DtlzKind};
+pub use motoneuron::{Motoneuron, MotoneuronVariant};
 pub use zdt::{Zdt, ZdtKind};
 
 /// A problem that can be evaluated in-process.
@@ -113,6 +118,8 @@ pub enum Builtin {
     Tnk,
     Osy,
     C2Dtlz2,
+    Motoneuron,
+    MotoneuronWide,
 }
 
 /// How a builtin is built: its family and, within the family, its variant.
@@ -124,10 +131,11 @@ enum Family {
     Tnk,
     Osy,
     C2Dtlz2,
+    Motoneuron(MotoneuronVariant),
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 17] = [
+    pub const ALL: [Builtin; 19] = [
         Builtin::Zdt1,
         Builtin::Zdt2,
         Builtin::Zdt3,
@@ -145,9 +153,12 @@ impl Builtin {
         Builtin::Tnk,
         Builtin::Osy,
         Builtin::C2Dtlz2,
+        Builtin::Motoneuron,
+        Builtin::MotoneuronWide,
     ];
 
-    /// The canonical (serde) name: `"zdt1"`, …, `"c2-dtlz2"`.
+    /// The canonical (serde) name: `"zdt1"`, …, `"c2-dtlz2"`, `"motoneuron"`,
+    /// `"motoneuron-wide"`.
     pub fn name(self) -> &'static str {
         match self.family() {
             Family::Zdt(kind) => kind.name(),
@@ -157,6 +168,7 @@ impl Builtin {
             Family::Tnk => constrained::TNK_NAME,
             Family::Osy => constrained::OSY_NAME,
             Family::C2Dtlz2 => cdtlz::C2_DTLZ2_NAME,
+            Family::Motoneuron(variant) => variant.name(),
         }
     }
 
@@ -178,13 +190,16 @@ impl Builtin {
             Family::Constr | Family::Srn | Family::Tnk => 2,
             Family::Osy => 6,
             Family::C2Dtlz2 => n_objectives + 9,
+            Family::Motoneuron(_) => motoneuron::PARAMETER_COUNT,
         }
     }
 
-    /// 2 for the ZDT and constrained problems, 3 for DTLZ and C2-DTLZ2.
+    /// 2 for the ZDT and constrained problems, 3 for DTLZ and C2-DTLZ2, 4 for the
+    /// motoneuron.
     pub fn default_objectives(self) -> usize {
         match self.family() {
             Family::Dtlz(_) | Family::C2Dtlz2 => 3,
+            Family::Motoneuron(_) => motoneuron::OBJECTIVE_NAMES.len(),
             _ => 2,
         }
     }
@@ -241,6 +256,7 @@ impl Builtin {
             Family::Tnk => Arc::new(Tnk::new()?),
             Family::Osy => Arc::new(Osy::new()?),
             Family::C2Dtlz2 => Arc::new(C2Dtlz2::new(dim, n_objectives)?),
+            Family::Motoneuron(variant) => Arc::new(Motoneuron::new(variant)?),
         })
     }
 
@@ -263,6 +279,8 @@ impl Builtin {
             Builtin::Tnk => Family::Tnk,
             Builtin::Osy => Family::Osy,
             Builtin::C2Dtlz2 => Family::C2Dtlz2,
+            Builtin::Motoneuron => Family::Motoneuron(MotoneuronVariant::Normal),
+            Builtin::MotoneuronWide => Family::Motoneuron(MotoneuronVariant::Wide),
         }
     }
 }
