@@ -360,6 +360,9 @@ pub fn default_reference_point(builtin: Builtin, n_objectives: usize) -> Vec<f64
         Builtin::Srn => vec![250.0, 50.0],
         Builtin::Tnk => vec![1.2, 1.2],
         Builtin::Osy => vec![0.0, 80.0],
+        Builtin::Motoneuron | Builtin::MotoneuronWide => {
+            crate::problems::motoneuron::REFERENCE_POINT.to_vec()
+        }
         _ => vec![1.1; n_objectives],
     }
 }

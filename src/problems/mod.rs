@@ -9,15 +9,19 @@
 //! - C2-DTLZ2 (Jain & Deb 2014) in `cdtlz.rs`;
 //! - `delay` in `delay.rs`: a benchmark tool for the evaluation machinery (ZDT1 behind a
 //!   configurable sleep), not a test problem.
+//! - the motoneuron benchmark (a two-compartment Booth, Rinzel & Kiehn 1997 motoneuron fitted
+//!   to Bhatt et al. 2004) in `motoneuron/`, in the paper's bounds and in widened bounds.
 //!
 //! Conventions are dmosopt's: objectives are minimized, a constraint value `c > 0` means
 //! satisfied (literature constraints `g(x) ≤ 0` are converted by `c = −g`), parameters are
-//! named `x1 … xn`, objectives `f1 … fq`, constraints `c1 … ck`.
+//! named `x1 … xn`, objectives `f1 … fq`, constraints `c1 … ck` — except the motoneuron
+//! problems, whose parameters, objectives and constraints carry the benchmark's names.
 
 mod cdtlz;
 mod constrained;
 mod delay;
 mod dtlz;
+pub mod motoneuron;
 mod sampling;
 mod zdt;
 
@@ -33,6 +37,7 @@ pub use cdtlz::C2Dtlz2;
 pub use constrained::{Constr, Osy, Srn, Tnk};
 pub use delay::{Delay, DelayTiming};
 pub use dtlz::{Dtlz, DtlzKind};
+pub use motoneuron::{Motoneuron, MotoneuronVariant};
 pub use zdt::{Zdt, ZdtKind};
 
 /// A problem that can be evaluated in-process.
@@ -124,6 +129,8 @@ pub enum Builtin {
     C2Dtlz2,
     /// Benchmark tool: ZDT1 behind a sleep (see `delay.rs`).
     Delay,
+    Motoneuron,
+    MotoneuronWide,
 }
 
 /// How a builtin is built: its family and, within the family, its variant.
@@ -136,10 +143,11 @@ enum Family {
     Osy,
     C2Dtlz2,
     Delay,
+    Motoneuron(MotoneuronVariant),
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 18] = [
+    pub const ALL: [Builtin; 20] = [
         Builtin::Zdt1,
         Builtin::Zdt2,
         Builtin::Zdt3,
@@ -158,9 +166,12 @@ impl Builtin {
         Builtin::Osy,
         Builtin::C2Dtlz2,
         Builtin::Delay,
+        Builtin::Motoneuron,
+        Builtin::MotoneuronWide,
     ];
 
-    /// The canonical (serde) name: `"zdt1"`, …, `"c2-dtlz2"`.
+    /// The canonical (serde) name: `"zdt1"`, …, `"c2-dtlz2"`, `"motoneuron"`,
+    /// `"motoneuron-wide"`.
     pub fn name(self) -> &'static str {
         match self.family() {
             Family::Zdt(kind) => kind.name(),
@@ -171,6 +182,7 @@ impl Builtin {
             Family::Osy => constrained::OSY_NAME,
             Family::C2Dtlz2 => cdtlz::C2_DTLZ2_NAME,
             Family::Delay => delay::DELAY_NAME,
+            Family::Motoneuron(variant) => variant.name(),
         }
     }
 
@@ -193,13 +205,16 @@ impl Builtin {
             Family::Osy => 6,
             Family::C2Dtlz2 => n_objectives + 9,
             Family::Delay => Delay::DEFAULT_DIM,
+            Family::Motoneuron(_) => motoneuron::PARAMETER_COUNT,
         }
     }
 
-    /// 2 for the ZDT and constrained problems, 3 for DTLZ and C2-DTLZ2.
+    /// 2 for the ZDT and constrained problems, 3 for DTLZ and C2-DTLZ2, 4 for the
+    /// motoneuron.
     pub fn default_objectives(self) -> usize {
         match self.family() {
             Family::Dtlz(_) | Family::C2Dtlz2 => 3,
+            Family::Motoneuron(_) => motoneuron::OBJECTIVE_NAMES.len(),
             _ => 2,
         }
     }
@@ -268,6 +283,7 @@ impl Builtin {
             Family::Osy => Arc::new(Osy::new()?),
             Family::C2Dtlz2 => Arc::new(C2Dtlz2::new(dim, n_objectives)?),
             Family::Delay => Arc::new(Delay::new(dim, DelayTiming::from_constants(constants)?)?),
+            Family::Motoneuron(variant) => Arc::new(Motoneuron::new(variant)?),
         })
     }
 
@@ -291,6 +307,8 @@ impl Builtin {
             Builtin::Osy => Family::Osy,
             Builtin::C2Dtlz2 => Family::C2Dtlz2,
             Builtin::Delay => Family::Delay,
+            Builtin::Motoneuron => Family::Motoneuron(MotoneuronVariant::Normal),
+            Builtin::MotoneuronWide => Family::Motoneuron(MotoneuronVariant::Wide),
         }
     }
 }

@@ -10,7 +10,7 @@ use super::*;
 use crate::problem::is_feasible;
 
 /// (builtin, name, default objectives, default dim, constraints, scalable dim, scalable q)
-const TABLE: [(Builtin, &str, usize, usize, usize, bool, bool); 18] = [
+const TABLE: [(Builtin, &str, usize, usize, usize, bool, bool); 20] = [
     (Builtin::Zdt1, "zdt1", 2, 30, 0, true, false),
     (Builtin::Zdt2, "zdt2", 2, 30, 0, true, false),
     (Builtin::Zdt3, "zdt3", 2, 30, 0, true, false),
@@ -29,7 +29,25 @@ const TABLE: [(Builtin, &str, usize, usize, usize, bool, bool); 18] = [
     (Builtin::Osy, "osy", 2, 6, 6, false, false),
     (Builtin::C2Dtlz2, "c2-dtlz2", 3, 12, 1, true, true),
     (Builtin::Delay, "delay", 2, 2, 0, true, false),
+    (Builtin::Motoneuron, "motoneuron", 4, 11, 8, false, false),
+    (
+        Builtin::MotoneuronWide,
+        "motoneuron-wide",
+        4,
+        11,
+        8,
+        false,
+        false,
+    ),
 ];
+
+/// Builtins that name their parameters and outputs themselves.
+fn has_own_names(builtin: Builtin) -> bool {
+    matches!(builtin, Builtin::Motoneuron | Builtin::MotoneuronWide)
+}
+
+/// How many builtins (the first in `Builtin::ALL`) are cheap enough for property tests.
+const CHEAP_BUILTINS: usize = 17;
 
 #[test]
 fn table_covers_all_builtins_in_order() {
@@ -59,6 +77,8 @@ fn from_name_accepts_spellings_and_rejects_unknown_names() {
         ("c2_dtlz2", Some(Builtin::C2Dtlz2)),
         ("ZDT1", Some(Builtin::Zdt1)),
         ("Osy", Some(Builtin::Osy)),
+        ("motoneuron_wide", Some(Builtin::MotoneuronWide)),
+        ("MotoneuronWide", Some(Builtin::MotoneuronWide)),
         ("zdt5", None),
         ("dtlz8", None),
         ("", None),
@@ -103,6 +123,12 @@ fn default_sizes_and_scalability() {
 fn default_builds_have_the_declared_shape() {
     for (builtin, _, objectives, dim, constraints, ..) in TABLE {
         let problem = builtin.build(None, None).unwrap();
+        assert_eq!(problem.space().dim(), dim, "{builtin}");
+        assert_eq!(problem.schema().n_objectives(), objectives, "{builtin}");
+        assert_eq!(problem.schema().n_constraints(), constraints, "{builtin}");
+        if has_own_names(builtin) {
+            continue;
+        }
         let names: Vec<String> = (1..=dim).map(|i| format!("x{i}")).collect();
         assert_eq!(problem.space().names(), names, "{builtin}");
         let objective_names: Vec<String> = (1..=objectives).map(|i| format!("f{i}")).collect();
@@ -147,6 +173,8 @@ fn bad_sizes_are_rejected_with_a_message_naming_the_problem_and_value() {
         (Builtin::Tnk, None, Some(3), "n_objectives = 3"),
         (Builtin::Constr, Some(30), None, "dim = 30"),
         (Builtin::C2Dtlz2, Some(3), Some(4), "dim = 3"),
+        (Builtin::Motoneuron, Some(12), None, "dim = 12"),
+        (Builtin::MotoneuronWide, None, Some(2), "n_objectives = 2"),
     ];
     for (builtin, dim, objectives, fragment) in cases {
         let message = match builtin.build(dim, objectives) {
@@ -217,7 +245,7 @@ fn tiny_front_requests_are_honoured() {
 proptest! {
     #[test]
     fn every_builtin_gives_finite_outputs_of_the_declared_length(
-        index in 0usize..18,
+        index in 0usize..CHEAP_BUILTINS,
         unit in proptest::collection::vec(0.0f64..=1.0, 30),
     ) {
         let builtin = Builtin::ALL[index];
