@@ -313,3 +313,24 @@ fn simulate_command_serves_the_subprocess_path() {
     };
     assert_eq!(points("sub.h5"), points("inprocess.h5"));
 }
+
+/// Every shipped config validates (and the subprocess one finds `dmosopt` for `simulate`).
+#[test]
+fn every_shipped_config_checks() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&configs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let output = dmosopt(&configs, &["check", path.to_str().unwrap()]);
+            assert!(
+                output.status.success(),
+                "{}: {}",
+                path.display(),
+                text(&output)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} configs");
+}

@@ -1,7 +1,9 @@
 //! `dmosopt simulate PROBLEM`: a builtin problem as a protocol-speaking simulation
 //! (`docs/protocol.md`). It answers every request line on stdin with one response line on
 //! stdout until end of input or a shutdown message, so the same command serves oneshot and
-//! persistent mode. Use it to exercise the real subprocess and MPI paths with a known problem.
+//! persistent mode. Use it to exercise the real subprocess and MPI paths with a known problem;
+//! `dmosopt simulate motoneuron` is the motoneuron benchmark as a realistic simulation (about
+//! 0.1 s per evaluation, with its features in every response).
 
 use super::UsageError;
 use crate::cli::SimulateArgs;
@@ -52,12 +54,16 @@ fn respond(problem: &dyn Problem, line: &str) -> Option<Value> {
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     Some(match parameters(problem, &request) {
         Ok(x) => {
-            let evaluation = problem.evaluate(&x);
-            json!({
+            let (evaluation, features) = problem.evaluate_with_features(&x);
+            let mut response = json!({
                 "id": id,
                 "objectives": evaluation.objectives,
                 "constraints": evaluation.constraints,
-            })
+            });
+            if let Some(features) = features {
+                response["features"] = features;
+            }
+            response
         }
         Err(message) => json!({"id": id, "error": message}),
     })
@@ -102,5 +108,22 @@ mod tests {
         let garbage = respond(problem.as_ref(), "not json").unwrap();
         assert!(garbage["error"].as_str().unwrap().contains("malformed"));
         assert!(respond(problem.as_ref(), r#"{"protocol":1,"shutdown":true}"#).is_none());
+    }
+
+    #[test]
+    fn motoneuron_responses_carry_features() {
+        let problem = Builtin::Motoneuron.build(None, None).unwrap();
+        let params: serde_json::Map<String, Value> = problem
+            .space()
+            .parameters()
+            .iter()
+            .map(|p| (p.name.clone(), json!((p.lower * p.upper).sqrt())))
+            .collect();
+        let request = json!({"protocol": 1, "id": 1, "params": params}).to_string();
+        let response = respond(problem.as_ref(), &request).unwrap();
+        assert_eq!(response["objectives"].as_array().unwrap().len(), 4);
+        assert_eq!(response["constraints"].as_array().unwrap().len(), 8);
+        assert_eq!(response["features"]["fI"].as_array().unwrap().len(), 7);
+        assert!(response["features"].get("rn").is_some());
     }
 }

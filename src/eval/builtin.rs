@@ -23,16 +23,16 @@ impl Evaluator for BuiltinEvaluator {
         let start_time = unix_seconds();
         let clock = Instant::now();
         let result = catch_unwind(AssertUnwindSafe(|| {
-            self.problem.evaluate(&request.parameters)
+            self.problem.evaluate_with_features(&request.parameters)
         }));
         let mut outcome = match result {
-            Ok(evaluation) => Outcome {
+            Ok((evaluation, features)) => Outcome {
                 eval_id: request.eval_id,
                 objectives: evaluation.objectives,
                 constraints: evaluation.constraints,
                 status: Status::Ok,
                 error: String::new(),
-                features: None,
+                features: features.map(|f| f.to_string()),
                 worker,
                 start_time,
                 duration: 0.0,

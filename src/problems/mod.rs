@@ -55,6 +55,11 @@ pub trait Problem: Send + Sync {
         let _ = n;
         None
     }
+    /// Evaluate and also return the problem's features (extra named outputs such as spike
+    /// rates) as a JSON object; problems without features return `None`.
+    fn evaluate_with_features(&self, x: &[f64]) -> (Evaluation, Option<serde_json::Value>) {
+        (self.evaluate(x), None)
+    }
 }
 
 /// Why a builtin problem could not be built.

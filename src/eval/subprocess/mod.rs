@@ -322,6 +322,8 @@ impl Drop for SubprocessEvaluator {
 
 /// The program to run: a name without `/` must be found in PATH (the `env` table's PATH if
 /// it sets one); a path must be an executable file, relative paths taken from `base_dir`.
+/// `dmosopt` itself (for `dmosopt simulate …`) is this very executable when it is not on
+/// PATH, so the in-tree example configs work from a build directory.
 fn locate_program(
     program: &str,
     base_dir: &Path,
@@ -352,6 +354,12 @@ fn locate_program(
         std::env::split_paths(&search).any(|dir| executable(&base_dir.join(dir).join(program)));
     if found {
         Ok(OsString::from(program))
+    } else if program == "dmosopt" {
+        std::env::current_exe()
+            .map(PathBuf::into_os_string)
+            .map_err(|_| SubprocessError::NotInPath {
+                program: program.to_string(),
+            })
     } else {
         Err(SubprocessError::NotInPath {
             program: program.to_string(),

@@ -152,6 +152,41 @@ impl Problem for Motoneuron {
             constraints: result.constraints,
         }
     }
+
+    fn evaluate_with_features(&self, x: &[f64]) -> (Evaluation, Option<serde_json::Value>) {
+        if x.len() != PARAMETER_COUNT {
+            return (invalid_evaluation(&self.schema), None);
+        }
+        let result = simulate(x);
+        let features = features_json(&result.features);
+        (
+            Evaluation {
+                objectives: result.objectives,
+                constraints: result.constraints,
+            },
+            Some(features),
+        )
+    }
+}
+
+/// Features as a JSON object: numbers, per-step arrays; NaN becomes `null`.
+pub fn features_json(features: &[(String, FeatureValue)]) -> serde_json::Value {
+    let number = |v: f64| {
+        serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    };
+    features
+        .iter()
+        .map(|(name, value)| {
+            let value = match value {
+                FeatureValue::Number(v) => number(*v),
+                FeatureValue::Array(values) => {
+                    serde_json::Value::Array(values.iter().map(|v| number(*v)).collect())
+                }
+            };
+            (name.clone(), value)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// One stored feature value.
