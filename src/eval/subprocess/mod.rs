@@ -15,7 +15,7 @@ mod process;
 
 pub use process::install_interrupt_handler;
 
-use super::protocol::Protocol;
+use super::protocol::{Protocol, ProtocolError, Response};
 use super::{unix_seconds, Evaluator};
 use crate::config::{ProtocolMode, SubprocessConfig};
 use crate::problem::{EvalRequest, Outcome, ProblemSchema, Status};
@@ -62,6 +62,35 @@ impl Attempt {
             features: None,
             reason: reason.into(),
             stderr,
+        }
+    }
+
+    /// The attempt a parsed response line makes; `stderr` is read only when it is not ok, and
+    /// `invalid_note` is appended to the reason of an invalid response.
+    fn from_response(
+        parsed: Result<Response, ProtocolError>,
+        stderr: impl FnOnce() -> String,
+        invalid_note: &str,
+    ) -> Self {
+        match parsed {
+            Ok(Response::Values {
+                objectives,
+                constraints,
+                features,
+            }) => Self {
+                status: Status::Ok,
+                objectives,
+                constraints,
+                features,
+                reason: String::new(),
+                stderr: String::new(),
+            },
+            Ok(Response::Error(message)) => Self::not_ok(
+                Status::Failed,
+                format!("the simulation reported an error: {message}"),
+                stderr(),
+            ),
+            Err(error) => Self::not_ok(Status::Invalid, format!("{error}{invalid_note}"), stderr()),
         }
     }
 

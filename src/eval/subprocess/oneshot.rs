@@ -137,30 +137,11 @@ fn judge(
             );
         }
     };
-    match parsed(line) {
-        Ok(Response::Values {
-            objectives,
-            constraints,
-            features,
-        }) => Attempt {
-            status: Status::Ok,
-            objectives,
-            constraints,
-            features,
-            reason: String::new(),
-            stderr: String::new(),
-        },
-        Ok(Response::Error(message)) => Attempt::not_ok(
-            Status::Failed,
-            format!("the simulation reported an error: {message}"),
-            stderr,
-        ),
-        Err(error) => Attempt::not_ok(
-            Status::Invalid,
-            format!("{error} (only protocol lines belong on stdout; diagnostics go to stderr)"),
-            stderr,
-        ),
-    }
+    Attempt::from_response(
+        parsed(line),
+        || stderr,
+        " (only protocol lines belong on stdout; diagnostics go to stderr)",
+    )
 }
 
 fn timed_out(context: &Context, process: &mut SimProcess) -> Attempt {

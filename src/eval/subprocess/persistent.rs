@@ -7,7 +7,7 @@
 
 use super::process::{describe_exit, Next, SimProcess, POLL};
 use super::{Attempt, Context};
-use crate::eval::protocol::{excerpt, response_id, Response, SHUTDOWN_LINE};
+use crate::eval::protocol::{excerpt, response_id, SHUTDOWN_LINE};
 use crate::problem::{EvalRequest, Status};
 use std::time::{Duration, Instant};
 
@@ -140,26 +140,11 @@ fn answer(context: &Context, slot: &mut Slot, line: &str, request: &EvalRequest)
             .as_ref()
             .map_or_else(String::new, |p| p.stderr_tail(Duration::ZERO))
     };
-    match context.protocol.parse_response(line, request.eval_id) {
-        Ok(Response::Values {
-            objectives,
-            constraints,
-            features,
-        }) => Attempt {
-            status: Status::Ok,
-            objectives,
-            constraints,
-            features,
-            reason: String::new(),
-            stderr: String::new(),
-        },
-        Ok(Response::Error(message)) => Attempt::not_ok(
-            Status::Failed,
-            format!("the simulation reported an error: {message}"),
-            stderr(),
-        ),
-        Err(error) => Attempt::not_ok(Status::Invalid, error.to_string(), stderr()),
-    }
+    Attempt::from_response(
+        context.protocol.parse_response(line, request.eval_id),
+        stderr,
+        "",
+    )
 }
 
 /// Start the worker's process, after the back-off if earlier ones kept failing.
