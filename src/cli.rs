@@ -86,8 +86,9 @@ pub struct RunArgs {
     /// Random seed (overrides optimizer.seed).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Threads for surrogate training and prediction (default: libtorch's choice, all cores
-    /// or OMP_NUM_THREADS). When processes share a node, set it to the cores each one owns.
+    /// Threads for surrogate training and prediction (default 1). Set it to the free cores of
+    /// the controller (rank 0) when they are its own: more threads than free cores slow
+    /// libtorch down by an order of magnitude.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// MPI runs: this many consecutive worker ranks evaluate one candidate together; the first
