@@ -5,6 +5,7 @@
 pub mod check;
 mod distributed;
 pub mod front;
+pub mod resume;
 pub mod run;
 pub mod simulate;
 
@@ -34,6 +35,7 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
 pub fn dispatch(cli: Cli, cluster: Option<&Cluster>) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(&args, cluster),
+        Command::Resume(args) => run::run(&args.into_run_args(), cluster),
         Command::Check(args) => check::check(&args),
         Command::Front(args) => front::front(&args),
         Command::Simulate(args) => simulate::simulate(&args),
