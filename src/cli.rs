@@ -59,6 +59,12 @@ pub enum Command {
   dmosopt front zdt1.h5 --format csv > front.csv
   dmosopt front zdt1.h5 --all --format json")]
     Front(FrontArgs),
+    /// Summarize a result file: evaluations per epoch and status, failure reasons, timing,
+    /// hypervolume per epoch.
+    #[command(after_help = "Examples:
+  dmosopt inspect zdt1.h5
+  dmosopt inspect results.h5 --opt-id net --problem 1")]
+    Inspect(InspectArgs),
     /// Act as a simulation: evaluate a builtin problem over the subprocess protocol (JSON
     /// request lines on stdin, response lines on stdout; oneshot and persistent alike).
     #[command(after_help = "Examples:
@@ -190,6 +196,21 @@ pub struct FrontArgs {
     /// Include infeasible and failed evaluations (non-dominated by constrained domination).
     #[arg(long)]
     pub all: bool,
+    /// Which optimization in the file (its HDF5 group); needed when the file holds several.
+    #[arg(long, value_name = "ID")]
+    pub opt_id: Option<String>,
+    /// Which problem id within the optimization (default: the first).
+    #[arg(long, value_name = "N")]
+    pub problem: Option<i32>,
+    /// Sort the front by this parameter, objective or constraint (default: first objective).
+    #[arg(long, value_name = "NAME")]
+    pub sort_by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A result file written by dmosopt (or the Python dmosopt).
+    pub file: PathBuf,
     /// Which optimization in the file (its HDF5 group); needed when the file holds several.
     #[arg(long, value_name = "ID")]
     pub opt_id: Option<String>,

@@ -5,6 +5,7 @@
 pub mod check;
 mod distributed;
 pub mod front;
+pub mod inspect;
 pub mod resume;
 pub mod run;
 pub mod simulate;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli, cluster: Option<&Cluster>) -> anyhow::Result<()> {
         Command::Resume(args) => run::run(&args.into_run_args(), cluster),
         Command::Check(args) => check::check(&args),
         Command::Front(args) => front::front(&args),
+        Command::Inspect(args) => inspect::inspect(&args),
         Command::Simulate(args) => simulate::simulate(&args),
     }
 }

@@ -47,11 +47,7 @@ impl Strategy {
                     .push(candidate.clone());
             }
         }
-        loop {
-            let batch = match self.ask(usize::MAX)? {
-                Ask::Evaluate(batch) => batch,
-                Ask::Wait | Ask::Finished => break,
-            };
+        while let Ask::Evaluate(batch) = self.ask(usize::MAX)? {
             let mut missing = Vec::new();
             for candidate in batch {
                 if let Some(proposal) = by_id.get(&candidate.eval_id) {
