@@ -8,8 +8,8 @@
 #   slurm/chain.sh 5 configs/net.toml
 #   slurm/chain.sh 3 configs/net.toml slurm/gpu-controller.sbatch -- --output /scratch/$USER/net.h5
 #
-# NOTE: `dmosopt run --resume` is pending (a separate issue). Until it exists the second job
-# stops at once with "result file … already exists"; the first job runs normally.
+# Each later job resumes exactly where the previous one stopped: stored evaluations are kept,
+# those in flight at the limit are evaluated again, and the result equals one long run's.
 # Cancel the rest of a chain with: scancel --name=dmosopt  (or the job ids printed below).
 
 set -euo pipefail

@@ -41,6 +41,13 @@ pub enum Command {
   srun dmosopt run configs/zdt1.toml                    # MPI: rank 0 controls, the rest evaluate
   srun -n 33 dmosopt run configs/net.toml --ranks-per-worker 4")]
     Run(RunArgs),
+    /// Continue the run in a result file with the configuration stored in it
+    /// (`/<opt_id>/run/config`); the same as `dmosopt run CONFIG --resume` with that config.
+    #[command(after_help = "Examples:
+  dmosopt resume zdt1.h5
+  dmosopt resume zdt1.h5 --set optimizer.n_epochs=20 --workers 8
+  srun dmosopt resume /scratch/me/net.h5")]
+    Resume(ResumeArgs),
     /// Validate a config file and print the resolved configuration (every default filled in).
     #[command(after_help = "Examples:
   dmosopt check configs/zdt1.toml
@@ -52,6 +59,12 @@ pub enum Command {
   dmosopt front zdt1.h5 --format csv > front.csv
   dmosopt front zdt1.h5 --all --format json")]
     Front(FrontArgs),
+    /// Summarize a result file: evaluations per epoch and status, failure reasons, timing,
+    /// hypervolume per epoch.
+    #[command(after_help = "Examples:
+  dmosopt inspect zdt1.h5
+  dmosopt inspect results.h5 --opt-id net --problem 1")]
+    Inspect(InspectArgs),
     /// Act as a simulation: evaluate a builtin problem over the subprocess protocol (JSON
     /// request lines on stdin, response lines on stdout; oneshot and persistent alike).
     #[command(after_help = "Examples:
@@ -106,8 +119,64 @@ pub struct RunArgs {
     /// evaluations are awaited until a quarter of the margin is left, then abandoned.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::deadline::DEFAULT_MARGIN_SECONDS)]
     pub deadline_margin: f64,
+    /// Continue the run in the result file: stored evaluations are kept, the ones in flight
+    /// at the interruption are evaluated again, and the run goes on as if never stopped. The
+    /// config must match the file's (epochs, budget, evaluator and output may change). Without
+    /// a result file a new run starts.
+    #[arg(long, conflicts_with = "initial_data")]
+    pub resume: bool,
+    /// Seed a new run with the evaluations in another result file (ours or the Python
+    /// dmosopt's; parameter names must match the space): they count toward the initial design.
+    #[arg(long, value_name = "FILE")]
+    pub initial_data: Option<PathBuf>,
+    /// `config` is a result file whose stored configuration is used (`dmosopt resume`).
+    #[arg(skip)]
+    pub config_in_result_file: bool,
     #[command(flatten)]
     pub overrides: OverrideArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The result file to continue.
+    pub file: PathBuf,
+    /// Concurrent evaluations without MPI (default: the number of cores).
+    #[arg(short, long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Threads for surrogate training and prediction.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// MPI runs: consecutive worker ranks that evaluate one candidate together.
+    #[arg(long, value_name = "K")]
+    pub ranks_per_worker: Option<usize>,
+    /// Stop handing out candidates before this time (as for `run`).
+    #[arg(long, value_name = "WHEN")]
+    pub deadline: Option<String>,
+    /// Seconds before the deadline from which no new candidate is handed out.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::deadline::DEFAULT_MARGIN_SECONDS)]
+    pub deadline_margin: f64,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+impl ResumeArgs {
+    /// The equivalent `run FILE --resume` with the file's stored configuration.
+    pub fn into_run_args(self) -> RunArgs {
+        RunArgs {
+            output: Some(self.file.clone()),
+            config: self.file,
+            workers: self.workers,
+            seed: None,
+            threads: self.threads,
+            ranks_per_worker: self.ranks_per_worker,
+            deadline: self.deadline,
+            deadline_margin: self.deadline_margin,
+            resume: true,
+            initial_data: None,
+            config_in_result_file: true,
+            overrides: self.overrides,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +197,21 @@ pub struct FrontArgs {
     /// Include infeasible and failed evaluations (non-dominated by constrained domination).
     #[arg(long)]
     pub all: bool,
+    /// Which optimization in the file (its HDF5 group); needed when the file holds several.
+    #[arg(long, value_name = "ID")]
+    pub opt_id: Option<String>,
+    /// Which problem id within the optimization (default: the first).
+    #[arg(long, value_name = "N")]
+    pub problem: Option<i32>,
+    /// Sort the front by this parameter, objective or constraint (default: first objective).
+    #[arg(long, value_name = "NAME")]
+    pub sort_by: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A result file written by dmosopt (or the Python dmosopt).
+    pub file: PathBuf,
     /// Which optimization in the file (its HDF5 group); needed when the file holds several.
     #[arg(long, value_name = "ID")]
     pub opt_id: Option<String>,

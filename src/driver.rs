@@ -149,6 +149,8 @@ pub fn run_local(
         } else {
             Ask::Wait
         };
+        // Proposals are durable before any of them is dispatched (resume).
+        store.record_proposals(&strategy.take_proposals())?;
         for report in strategy.take_reports() {
             record_report(store, progress, &report)?;
             epochs.push(report);

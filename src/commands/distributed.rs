@@ -3,8 +3,8 @@
 //! only rank 0 checks and creates the result file, touches HDF5 and libtorch, and prints.
 
 use super::run::{
-    check_evaluable, create_store, deadline, ensure_output_is_new, evaluator, load_config,
-    log_deadline, new_strategy, print_summary, set_threads, ConsoleProgress,
+    check_evaluable, deadline, ensure_output_is_new, evaluator, load_config, log_deadline,
+    print_summary, set_threads, ConsoleProgress,
 };
 use super::UsageError;
 use crate::cli::RunArgs;
@@ -53,7 +53,9 @@ fn setup_controller(
     if args.workers.is_some() {
         tracing::warn!("--workers is ignored in an MPI run: every rank but rank 0 is a worker");
     }
-    ensure_output_is_new(&config)?;
+    if !args.resume {
+        ensure_output_is_new(&config)?;
+    }
     Ok(ControllerSetup {
         config,
         layout,
@@ -78,10 +80,10 @@ fn run_controller(
     };
     let started = setup.and_then(|setup| {
         controller::check_hellos(&hellos, &setup.config.to_toml())?;
-        let store = create_store(&setup.config)?;
-        Ok((setup, store))
+        let opened = super::resume::open_run(args, &setup.config)?;
+        Ok((setup, opened))
     });
-    let (setup, mut store) = match started {
+    let (setup, (mut store, mut strategy)) = match started {
         Ok(started) => started,
         Err(error) => {
             controller::broadcast(transport, size, &Message::Shutdown)?;
@@ -116,7 +118,6 @@ fn run_controller(
         );
     }
     log_deadline(deadline.as_ref());
-    let mut strategy = new_strategy(&config);
     let mut progress = ConsoleProgress::new(&config);
     let summary = controller::run(
         &mut strategy,

@@ -5,6 +5,8 @@
 pub mod check;
 mod distributed;
 pub mod front;
+pub mod inspect;
+pub mod resume;
 pub mod run;
 pub mod simulate;
 
@@ -34,8 +36,10 @@ pub fn exit_code(error: &anyhow::Error) -> i32 {
 pub fn dispatch(cli: Cli, cluster: Option<&Cluster>) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(&args, cluster),
+        Command::Resume(args) => run::run(&args.into_run_args(), cluster),
         Command::Check(args) => check::check(&args),
         Command::Front(args) => front::front(&args),
+        Command::Inspect(args) => inspect::inspect(&args),
         Command::Simulate(args) => simulate::simulate(&args),
     }
 }

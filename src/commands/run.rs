@@ -47,9 +47,7 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
              runs one evaluation at a time"
         );
     }
-    ensure_output_is_new(&config)?;
-    let mut store = create_store(&config)?;
-    let mut strategy = new_strategy(&config);
+    let (mut store, mut strategy) = super::resume::open_run(args, &config)?;
     let pool = LocalPool::new(Arc::clone(&evaluator), workers)?;
     tracing::info!(
         problem = %config.problem.id,
@@ -120,6 +118,18 @@ pub(super) fn load_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
             "output.file={}",
             toml_string(&output.to_string_lossy())
         ));
+    }
+    if args.config_in_result_file {
+        // `dmosopt resume FILE`: the configuration stored in the file, written back to it.
+        let run = crate::store::read_run(&args.config, None, None)
+            .with_context(|| format!("cannot resume from {}", args.config.display()))?;
+        let text = run.config.ok_or_else(|| {
+            UsageError(format!(
+                "{}: no run/config in the file; only files written by dmosopt run can be resumed",
+                args.config.display()
+            ))
+        })?;
+        return Ok(config::load_str(&text, &args.config, &overrides)?);
     }
     Ok(config::load(&args.config, &overrides)?)
 }
@@ -193,7 +203,7 @@ pub(super) fn ensure_output_is_new(config: &RunConfig) -> anyhow::Result<()> {
     if output.exists() {
         return Err(UsageError(format!(
             "result file {} already exists; choose another --output or remove it \
-             (resuming a run is not implemented yet)",
+             (or continue it with --resume)",
             output.display()
         ))
         .into());
@@ -226,7 +236,7 @@ fn toml_string(text: &str) -> String {
     toml::Value::String(text.to_string()).to_string()
 }
 
-fn metadata(config: &RunConfig) -> RunMetadata {
+pub(super) fn metadata(config: &RunConfig) -> RunMetadata {
     RunMetadata {
         opt_id: config.problem.id.clone(),
         problem_id: 0,

@@ -250,6 +250,8 @@ impl Dispatcher<'_> {
                 }
                 let asked = Instant::now();
                 let ask = strategy.ask(self.idle.len())?;
+                // Proposals are durable before any of them is dispatched (resume).
+                self.store.record_proposals(&strategy.take_proposals())?;
                 self.stats.proposing_idle_seconds += self.idle_seconds_since(asked);
                 let finished = match ask {
                     Ask::Evaluate(batch) => {

@@ -195,6 +195,10 @@ mod tests {
             status: Some(Status::Ok),
             eval_id: None,
             error: None,
+            predictions: None,
+            worker: None,
+            start_time: None,
+            duration: None,
         };
         StoredRun {
             opt_id: "t".into(),
@@ -202,6 +206,9 @@ mod tests {
             parameter_names: vec!["x".into()],
             objective_names: vec!["f1".into(), "f2".into()],
             constraint_names: vec!["c".into()],
+            config: None,
+            epochs: Vec::new(),
+            proposals: Vec::new(),
             rows: vec![
                 row(vec![1.0, 1.0], vec![1.0]), // feasible, dominated by 1 among feasible
                 row(vec![0.5, 0.5], vec![1.0]), // feasible front

@@ -12,10 +12,26 @@ use thiserror::Error;
 
 use crate::problem::{EvalRecord, ProblemSchema, Status};
 use crate::space::ParameterSpace;
+use crate::strategy::Candidate;
 
 pub mod hdf5;
 
 pub use self::hdf5::{read_run, Hdf5Store};
+
+/// The stored proposals as candidates (`unit` left empty: [`crate::strategy::Strategy::restore`]
+/// recomputes it).
+pub fn proposals_as_candidates(run: &StoredRun) -> Vec<Candidate> {
+    run.proposals
+        .iter()
+        .map(|p| Candidate {
+            eval_id: p.eval_id,
+            epoch: p.epoch,
+            parameters: p.parameters.clone(),
+            unit: Vec::new(),
+            prediction: p.predictions.clone(),
+        })
+        .collect()
+}
 
 /// Everything about a run that is known before the first evaluation.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +109,9 @@ pub trait RunStore {
     fn append(&mut self, record: &EvalRecord) -> Result<(), StoreError>;
     /// Append one epoch summary; durable (flushed) when this returns.
     fn record_epoch(&mut self, summary: &EpochSummary) -> Result<(), StoreError>;
+    /// Append a batch of proposed candidates (before any is dispatched); durable when this
+    /// returns.
+    fn record_proposals(&mut self, batch: &[Candidate]) -> Result<(), StoreError>;
     /// Everything appended so far (kept in memory too).
     fn records(&self) -> &[EvalRecord];
 }
@@ -109,6 +128,23 @@ pub struct StoredRun {
     /// Constraints in configured order (`constraint_spec`); empty if the run has none.
     pub constraint_names: Vec<String>,
     pub rows: Vec<StoredRow>,
+    /// The resolved configuration (`run/config`); `None` in files without one.
+    pub config: Option<String>,
+    /// The epoch table (`run/epochs`); empty in files without one.
+    pub epochs: Vec<EpochSummary>,
+    /// Proposed candidates (`run/proposals`) of complete batches, in write order; empty in
+    /// files without the table.
+    pub proposals: Vec<StoredProposal>,
+}
+
+/// One proposed candidate as stored in `run/proposals`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredProposal {
+    pub eval_id: u64,
+    pub epoch: u32,
+    pub parameters: Vec<f64>,
+    /// The surrogate's prediction; `None` when it was not stored (NaN).
+    pub predictions: Option<Vec<f64>>,
 }
 
 /// One evaluation as stored (values converted to f64, in the name orders of [`StoredRun`]).
@@ -124,6 +160,33 @@ pub struct StoredRow {
     pub eval_id: Option<u64>,
     /// Why the evaluation was not ok (empty when it was); `None` without an `error` dataset.
     pub error: Option<String>,
+    /// The surrogate's prediction; `None` without a `predictions` dataset or when all NaN.
+    pub predictions: Option<Vec<f64>>,
+    /// `None` in files without the column (the Python dmosopt's).
+    pub worker: Option<u32>,
+    pub start_time: Option<f64>,
+    pub duration: Option<f64>,
+}
+
+impl StoredRow {
+    /// The row as an evaluation record (`eval_id` given for files without one; a missing
+    /// status counts as ok, missing timing as 0).
+    pub fn to_record(&self, eval_id: u64) -> EvalRecord {
+        EvalRecord {
+            eval_id: self.eval_id.unwrap_or(eval_id),
+            epoch: self.epoch,
+            parameters: self.parameters.clone(),
+            objectives: self.objectives.clone(),
+            constraints: self.constraints.clone(),
+            predictions: self.predictions.clone(),
+            status: self.status.unwrap_or(Status::Ok),
+            error: self.error.clone().unwrap_or_default(),
+            features: None,
+            worker: self.worker.unwrap_or(0),
+            start_time: self.start_time.unwrap_or(0.0),
+            duration: self.duration.unwrap_or(0.0),
+        }
+    }
 }
 
 /// Check a record's lengths against the run's space and schema.
@@ -166,6 +229,7 @@ pub struct MemStore {
     meta: RunMetadata,
     records: Vec<EvalRecord>,
     epochs: Vec<EpochSummary>,
+    proposals: Vec<Candidate>,
 }
 
 impl MemStore {
@@ -174,6 +238,7 @@ impl MemStore {
             meta,
             records: Vec::new(),
             epochs: Vec::new(),
+            proposals: Vec::new(),
         }
     }
 
@@ -183,6 +248,10 @@ impl MemStore {
 
     pub fn epochs(&self) -> &[EpochSummary] {
         &self.epochs
+    }
+
+    pub fn proposals(&self) -> &[Candidate] {
+        &self.proposals
     }
 }
 
@@ -195,6 +264,11 @@ impl RunStore for MemStore {
 
     fn record_epoch(&mut self, summary: &EpochSummary) -> Result<(), StoreError> {
         self.epochs.push(*summary);
+        Ok(())
+    }
+
+    fn record_proposals(&mut self, batch: &[Candidate]) -> Result<(), StoreError> {
+        self.proposals.extend_from_slice(batch);
         Ok(())
     }
 

@@ -14,11 +14,16 @@
 //! 3. without a surrogate ([`SearchMode::Direct`]) an epoch is `num_generations` generations
 //!    of the MOEA on the true function.
 //!
+//! Resume: every proposed batch is handed to the caller through [`Strategy::take_proposals`]
+//! to be stored before it is dispatched; [`Strategy::restore`] replays a stored run (see
+//! [`restore`]).
+//!
 //! Determinism: each epoch draws from its own random stream derived from the seed and the
 //! epoch number, and every decision reads the evaluated rows in `eval_id` order, so the order
 //! in which results arrive never changes what is proposed.
 
 mod direct;
+mod restore;
 pub mod search;
 
 use crate::indicators::hypervolume;
@@ -113,6 +118,13 @@ pub enum StrategyError {
     },
     #[error("surrogate failed in epoch {epoch}: {source}")]
     Surrogate { epoch: u32, source: SurrogateError },
+    #[error(
+        "cannot resume: evaluation {eval_id} {detail}; the file was not written by this \
+         configuration (seed, space or optimizer settings differ)"
+    )]
+    Replay { eval_id: EvalId, detail: String },
+    #[error("cannot restore: the strategy has already started")]
+    AlreadyStarted,
 }
 
 /// Timing of the proposal that opened the current epoch.
@@ -140,6 +152,10 @@ pub struct Strategy {
     timing: ProposalTiming,
     reports: Vec<EpochReport>,
     finished: bool,
+    /// Candidates proposed since the last [`Strategy::take_proposals`].
+    proposed: Vec<Candidate>,
+    /// Stored proposals by epoch, used instead of a new proposal while restoring.
+    replay: BTreeMap<u32, Vec<Candidate>>,
 }
 
 impl Strategy {
@@ -164,6 +180,8 @@ impl Strategy {
             timing: ProposalTiming::default(),
             reports: Vec::new(),
             finished: false,
+            proposed: Vec::new(),
+            replay: BTreeMap::new(),
         }
     }
 
@@ -206,6 +224,12 @@ impl Strategy {
     /// Epoch reports produced since the last call.
     pub fn take_reports(&mut self) -> Vec<EpochReport> {
         std::mem::take(&mut self.reports)
+    }
+
+    /// Candidates proposed since the last call (whole batches, in `eval_id` order): store them
+    /// before dispatching any of them, so that a resumed run can re-dispatch the same points.
+    pub fn take_proposals(&mut self) -> Vec<Candidate> {
+        std::mem::take(&mut self.proposed)
     }
 
     /// Up to `max` candidates to evaluate, or what to do instead.
@@ -302,8 +326,16 @@ impl Strategy {
     }
 
     fn start_initial_design(&mut self) {
+        if let Some(stored) = self.replay.remove(&0) {
+            self.enqueue_stored(stored);
+            return;
+        }
         let mut rng = self.stream(0, 0);
-        let n = self.config.initial_design_size.min(self.remaining_budget());
+        let n = self
+            .config
+            .initial_design_size
+            .saturating_sub(self.records.len())
+            .min(self.remaining_budget());
         let points = sample_unit(self.config.initial_method, n, self.space.dim(), &mut rng);
         for unit in points {
             self.enqueue(unit, 0, None);
@@ -313,14 +345,24 @@ impl Strategy {
     fn enqueue(&mut self, unit: Vec<f64>, epoch: u32, prediction: Option<Vec<f64>>) {
         let parameters = self.space.denormalize(&unit);
         let unit = self.space.normalize(&parameters);
-        self.queue.push_back(Candidate {
+        let candidate = Candidate {
             eval_id: self.next_eval_id,
             epoch,
             parameters,
             unit,
             prediction,
-        });
+        };
+        self.proposed.push(candidate.clone());
+        self.queue.push_back(candidate);
         self.next_eval_id += 1;
+    }
+
+    /// Queue stored proposals as they are (restoring); they are not proposed again.
+    fn enqueue_stored(&mut self, stored: Vec<Candidate>) {
+        for candidate in stored {
+            self.next_eval_id = self.next_eval_id.max(candidate.eval_id + 1);
+            self.queue.push_back(candidate);
+        }
     }
 
     /// The current batch is complete: report, then open the next batch or finish.
@@ -335,6 +377,10 @@ impl Strategy {
         }
         self.epoch += 1;
         let epoch = self.epoch;
+        if let Some(stored) = self.replay.remove(&epoch) {
+            self.enqueue_stored(stored);
+            return Ok(());
+        }
         let mut rng = self.stream(epoch, 0);
         let n_new = self.config.resample_size.min(self.remaining_budget());
         let SearchMode::Surrogate(trainer) = &self.mode else {

@@ -388,3 +388,131 @@ fn oracle_surrogate_on_dtlz2_with_the_demo_budget() {
         );
     }
 }
+
+/// A run that stops after `kill_after` completed evaluations (with `batch` handed out at a
+/// time): the records stored so far and every proposal taken so far.
+fn interrupted(
+    make: &dyn Fn() -> Strategy,
+    problem: &Arc<dyn Problem>,
+    batch: usize,
+    kill_after: usize,
+) -> (Vec<EvalRecord>, Vec<Candidate>) {
+    let mut strategy = make();
+    let (mut records, mut proposals) = (Vec::new(), Vec::new());
+    'run: loop {
+        let ask = strategy.ask(batch).expect("ask");
+        proposals.extend(strategy.take_proposals());
+        match ask {
+            Ask::Evaluate(candidates) => {
+                // Tell in reverse: completion order differs from proposal order.
+                for c in candidates.iter().rev() {
+                    if records.len() == kill_after {
+                        break 'run;
+                    }
+                    records.push(strategy.tell(evaluate(problem.as_ref(), c)).expect("tell"));
+                }
+            }
+            Ask::Wait => panic!("waits with nothing in flight"),
+            Ask::Finished => break,
+        }
+    }
+    (records, proposals)
+}
+
+/// Resume from every cut point and check that the final evaluated set equals the uninterrupted
+/// run's and that nothing stored is evaluated again.
+fn check_resume_everywhere(make: &dyn Fn() -> Strategy, problem: &Arc<dyn Problem>) {
+    let batch = 3;
+    let mut full = make();
+    drive(&mut full, batch, |c| evaluate(problem.as_ref(), c), None);
+    let expected: Vec<(u64, Vec<f64>)> = full
+        .records()
+        .map(|r| (r.eval_id, r.parameters.clone()))
+        .collect();
+    for kill_after in (0..expected.len()).step_by(4) {
+        let (records, proposals) = interrupted(make, problem, batch, kill_after);
+        let done: std::collections::HashSet<u64> = records.iter().map(|r| r.eval_id).collect();
+        let mut resumed = make();
+        resumed.restore(records, proposals).expect("restore");
+        let mut evaluated_again = Vec::new();
+        drive(
+            &mut resumed,
+            batch,
+            |c| {
+                evaluated_again.push(c.eval_id);
+                evaluate(problem.as_ref(), c)
+            },
+            None,
+        );
+        assert!(
+            evaluated_again.iter().all(|id| !done.contains(id)),
+            "kill after {kill_after}: re-evaluated a stored record"
+        );
+        let got: Vec<(u64, Vec<f64>)> = resumed
+            .records()
+            .map(|r| (r.eval_id, r.parameters.clone()))
+            .collect();
+        assert_eq!(got, expected, "kill after {kill_after}");
+    }
+}
+
+#[test]
+fn surrogate_run_resumes_exactly_from_any_cut() {
+    let problem = zdt1(3);
+    let mut config = config(3, 3);
+    config.resample_size = 5;
+    config.num_generations = 5;
+    let make = || oracle_strategy(&problem, config.clone());
+    check_resume_everywhere(&make, &problem);
+}
+
+#[test]
+fn direct_run_resumes_exactly_from_any_cut() {
+    let problem = zdt1(3);
+    let mut config = config(3, 2);
+    config.population_size = 6;
+    config.nsga2.population_size = 6;
+    config.num_generations = 3;
+    let make = || {
+        Strategy::new(
+            problem.space().clone(),
+            problem.schema().clone(),
+            config.clone(),
+            SearchMode::Direct,
+        )
+    };
+    check_resume_everywhere(&make, &problem);
+}
+
+#[test]
+fn restore_rejects_records_of_another_seed() {
+    let problem = zdt1(3);
+    let mut other = config(3, 1);
+    other.seed = 99;
+    let make_other = || oracle_strategy(&problem, other.clone());
+    let (records, _) = interrupted(&make_other, &problem, 3, 4);
+    let mut strategy = oracle_strategy(&problem, config(3, 1));
+    let err = strategy
+        .restore(records, Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cannot resume"), "{err}");
+}
+
+#[test]
+fn imported_records_count_toward_the_initial_design() {
+    let problem = zdt1(3);
+    let (records, _) = interrupted(&|| oracle_strategy(&problem, config(3, 0)), &problem, 6, 4);
+    let mut strategy = oracle_strategy(&problem, config(3, 1));
+    let imported = strategy.import(records).expect("import");
+    assert_eq!(
+        imported.iter().map(|r| r.eval_id).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3]
+    );
+    let Ask::Evaluate(batch) = strategy.ask(100).expect("ask") else {
+        panic!("expected the rest of the initial design")
+    };
+    assert_eq!(batch.len(), 2);
+    assert_eq!(batch[0].eval_id, 4);
+    assert_eq!(strategy.take_proposals().len(), 6);
+}

@@ -23,10 +23,20 @@ pub(super) struct Columns {
     pub error: Column,
     /// `/<opt_id>/run/epochs`.
     pub epochs: Column,
+    /// `/<opt_id>/run/proposals/`: [`PROPOSAL_COLUMNS`], aligned.
+    pub proposals: Vec<Column>,
 }
 
+/// The aligned columns of `/<opt_id>/run/proposals/`, one row per proposed candidate, written
+/// a whole batch at a time before any of it is dispatched: `eval_id` (u64), `epoch` (u32),
+/// `batch` (u32, the number of rows of the batch the row belongs to, so a batch cut short by a
+/// kill is recognized), `parameters` (`parameter_space_type`), `predictions`
+/// (`surrogate_objective_type`, NaN when none).
+pub(super) const PROPOSAL_COLUMNS: [&str; 5] =
+    ["eval_id", "epoch", "batch", "parameters", "predictions"];
+
 /// Fields of the `run/epochs` table, in order (`epoch` u32, the two counts u64, the rest f64).
-const EPOCH_FIELDS: [&str; 6] = [
+pub(super) const EPOCH_FIELDS: [&str; 6] = [
     "epoch",
     "n_evaluations",
     "n_feasible",
@@ -189,12 +199,13 @@ pub(super) fn create(file: hid_t, meta: &RunMetadata, path: &Path) -> Result<Col
     parameters(&ctx, &prim)?;
     let record_types = record_types(&ctx)?;
     ids_and_seed(&ctx, &prim)?;
-    let epochs = run_group(&ctx, &prim)?;
+    let (epochs, proposals) = run_group(&ctx, &prim, &record_types)?;
     let (fixed, error) = problem_columns(&ctx, &prim, &record_types)?;
     Ok(Columns {
         fixed,
         error,
         epochs,
+        proposals,
     })
 }
 
@@ -332,8 +343,13 @@ fn ids_and_seed(ctx: &Ctx, prim: &Primitives) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// `/<opt_id>/run/`: `config`, `program_version`, `seed` (u64) and the empty `epochs` table.
-fn run_group(ctx: &Ctx, prim: &Primitives) -> Result<Column, StoreError> {
+/// `/<opt_id>/run/`: `config`, `program_version`, `seed` (u64), the empty `epochs` table and
+/// the empty `proposals/` columns.
+fn run_group(
+    ctx: &Ctx,
+    prim: &Primitives,
+    types: &RecordTypes,
+) -> Result<(Column, Vec<Column>), StoreError> {
     let meta = ctx.meta;
     let run = ctx.group("run")?;
     let obj = |name: &str| ctx.obj(&format!("run/{name}"));
@@ -357,7 +373,25 @@ fn run_group(ctx: &Ctx, prim: &Primitives) -> Result<Column, StoreError> {
         })
         .collect();
     let epoch_type = types::compound(&members).at(ctx.path, &obj("epochs"), "build datatype")?;
-    ctx.column(&run, "run", "epochs", epoch_type.id())
+    let epochs = ctx.column(&run, "run", "epochs", epoch_type.id())?;
+    let group = write::create_group(run.id(), "proposals").at(
+        ctx.path,
+        &obj("proposals"),
+        "create group",
+    )?;
+    let proposals = PROPOSAL_COLUMNS
+        .iter()
+        .map(|&name| {
+            let ty = match name {
+                "eval_id" => prim.u64.id(),
+                "epoch" | "batch" => prim.u32.id(),
+                "parameters" => types.parameters.id(),
+                _ => types.predictions.id(),
+            };
+            ctx.column(&group, "run/proposals", name, ty)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((epochs, proposals))
 }
 
 /// The empty, aligned columns of `/<opt_id>/<problem_id>/`: the fixed-size ones in

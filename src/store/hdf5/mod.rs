@@ -18,19 +18,25 @@
 //!   none), and ours: `status` (`status_enum`, codes of [`Status::code`](crate::problem::Status)),
 //!   `eval_id` (u64), `worker` (u32), `start_time` (f64), `duration` (f64), `error` (vlen UTF-8);
 //! - `/<opt_id>/run/`: `config` (resolved TOML, scalar UTF-8 string), `program_version`,
-//!   `seed` (u64 scalar), `epochs` (1-D compound table of [`EpochSummary`] fields).
+//!   `seed` (u64 scalar), `epochs` (1-D compound table of [`EpochSummary`] fields),
+//!   `proposals/` (aligned columns `eval_id`, `epoch`, `batch`, `parameters`, `predictions`:
+//!   every proposed candidate, a whole batch written and flushed before it is dispatched —
+//!   what [`Hdf5Store::open_append`] and `Strategy::restore` resume from).
 //!
 //! Values are f64 where dmosopt stores f32. Every [`RunStore::append`] extends all columns by
 //! one row and flushes the file (`H5Fflush`), so a `kill -9` loses nothing already returned.
 //! The file uses HDF5's default (oldest compatible) format, so any HDF5 ≥ 1.8 reader opens it
 //! and a file left open by a killed process needs no repair (`h5clear`) before reading.
 
+mod append;
+mod extra;
 mod layout;
 mod raw;
 mod read;
 mod types;
 mod write;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use hdf5_sys::h5f;
@@ -41,6 +47,7 @@ use self::raw::{check, handle, path_cstr, At, Handle, Kind};
 use self::write::f64_bytes;
 use crate::problem::EvalRecord;
 use crate::store::{check_record, EpochSummary, RunMetadata, RunStore, StoreError};
+use crate::strategy::Candidate;
 
 pub use self::read::read_run;
 
@@ -52,6 +59,9 @@ pub struct Hdf5Store {
     columns: Columns,
     rows: u64,
     epoch_rows: u64,
+    proposal_rows: u64,
+    /// Epochs already in `run/epochs` (a resumed run may report one again: it is skipped).
+    recorded_epochs: BTreeSet<u32>,
     records: Vec<EvalRecord>,
     /// Declared last so that it is closed after the datasets.
     file: Handle,
@@ -96,6 +106,8 @@ impl Hdf5Store {
             columns,
             rows: 0,
             epoch_rows: 0,
+            proposal_rows: 0,
+            recorded_epochs: BTreeSet::new(),
             records: Vec::new(),
             file,
         };
@@ -180,6 +192,9 @@ impl RunStore for Hdf5Store {
     }
 
     fn record_epoch(&mut self, summary: &EpochSummary) -> Result<(), StoreError> {
+        if self.recorded_epochs.contains(&summary.epoch) {
+            return Ok(());
+        }
         let mut bytes = Vec::with_capacity(44);
         bytes.extend(summary.epoch.to_le_bytes());
         bytes.extend(summary.n_evaluations.to_le_bytes());
@@ -204,7 +219,12 @@ impl RunStore for Hdf5Store {
         }
         self.flush()?;
         self.epoch_rows += 1;
+        self.recorded_epochs.insert(summary.epoch);
         Ok(())
+    }
+
+    fn record_proposals(&mut self, batch: &[Candidate]) -> Result<(), StoreError> {
+        self.write_proposals(batch)
     }
 
     fn records(&self) -> &[EvalRecord] {

@@ -20,6 +20,7 @@ use hdf5_sys::h5p::H5P_DEFAULT;
 use hdf5_sys::h5s::{self, H5S_seloper_t};
 use hdf5_sys::h5t::{self, H5T_class_t};
 
+use super::extra;
 use super::raw::{
     check, check_count, check_tri, cstr, handle, lock, path_cstr, take_h5_string, At, Fail,
 };
@@ -124,6 +125,8 @@ pub fn read_run(
     } else {
         None
     };
+    let extra = extra::columns(&reader, &problem, &objective_names, &pobj)?;
+    let run = extra::run_group(&reader, &opt, &opt_id, &parameter_names, &objective_names)?;
 
     let (np, nq, nk) = (
         parameter_names.len(),
@@ -145,6 +148,7 @@ pub fn read_run(
     if let Some(errors) = &errors {
         n = n.min(errors.len());
     }
+    n = n.min(extra.rows());
     let rows = (0..n)
         .map(|i| StoredRow {
             epoch: epochs[i],
@@ -158,6 +162,10 @@ pub fn read_run(
             status: status.as_ref().map(|s| s[i]),
             eval_id: eval_ids.as_ref().map(|ids| ids[i]),
             error: errors.as_ref().map(|e| e[i].clone()),
+            predictions: extra.predictions(i, nq),
+            worker: extra.worker.as_ref().map(|w| w[i]),
+            start_time: extra.start_time.as_ref().map(|t| t[i]),
+            duration: extra.duration.as_ref().map(|d| d[i]),
         })
         .collect();
     Ok(StoredRun {
@@ -167,6 +175,9 @@ pub fn read_run(
         objective_names,
         constraint_names,
         rows,
+        config: run.config,
+        epochs: run.epochs,
+        proposals: run.proposals,
     })
 }
 
@@ -179,7 +190,7 @@ fn list<T: ToString>(items: &[T]) -> String {
 }
 
 /// 4-byte integer element types `read_ints` can convert to.
-trait NativeInt: Copy {
+pub(super) trait NativeInt: Copy {
     fn native_type() -> hid_t;
     /// From 4 native-endian bytes.
     fn from_ne(bytes: &[u8]) -> Self;
@@ -208,12 +219,12 @@ impl NativeInt for u32 {
 }
 
 /// Read helpers that know the file path for their error messages.
-struct Reader<'a> {
-    path: &'a Path,
+pub(super) struct Reader<'a> {
+    pub(super) path: &'a Path,
 }
 
 impl Reader<'_> {
-    fn format(&self, object: &str, detail: impl Into<String>) -> StoreError {
+    pub(super) fn format(&self, object: &str, detail: impl Into<String>) -> StoreError {
         StoreError::Format {
             path: self.path.to_path_buf(),
             object: object.to_owned(),
@@ -222,7 +233,7 @@ impl Reader<'_> {
     }
 
     /// Whether `loc` has a link called `name`.
-    fn exists(&self, loc: hid_t, name: &str, object: &str) -> Result<bool, StoreError> {
+    pub(super) fn exists(&self, loc: hid_t, name: &str, object: &str) -> Result<bool, StoreError> {
         let cname = cstr(name).at(self.path, object, "look up")?;
         // SAFETY: `loc` is an open group and `cname` a NUL-terminated single-component name.
         check_tri(|| unsafe { h5l::H5Lexists(loc, cname.as_ptr(), H5P_DEFAULT) })
@@ -230,7 +241,13 @@ impl Reader<'_> {
     }
 
     /// Open the group or dataset `name` under `loc`; [`StoreError::Missing`] if there is none.
-    fn open(&self, loc: hid_t, name: &str, object: &str, kind: Kind) -> Result<Handle, StoreError> {
+    pub(super) fn open(
+        &self,
+        loc: hid_t,
+        name: &str,
+        object: &str,
+        kind: Kind,
+    ) -> Result<Handle, StoreError> {
         if !self.exists(loc, name, object)? {
             return Err(StoreError::Missing {
                 path: self.path.to_path_buf(),
@@ -313,7 +330,7 @@ impl Reader<'_> {
     }
 
     /// Number of elements of a 1-D dataset.
-    fn len(&self, ds: &Handle, object: &str) -> Result<usize, StoreError> {
+    pub(super) fn len(&self, ds: &Handle, object: &str) -> Result<usize, StoreError> {
         // SAFETY: `ds` is an open dataset.
         let space = handle(Kind::Dataspace, || unsafe { h5d::H5Dget_space(ds.id()) }).at(
             self.path,
@@ -339,7 +356,7 @@ impl Reader<'_> {
     ///
     /// Selecting exactly `n` elements keeps the read inside the buffer even if the dataset grew
     /// since its length was taken (a writer in the same process).
-    fn read_bytes(
+    pub(super) fn read_bytes(
         &self,
         ds: &Handle,
         mem_type: hid_t,
@@ -391,14 +408,18 @@ impl Reader<'_> {
     }
 
     /// A 1-D integer dataset, converted to `T`.
-    fn read_ints<T: NativeInt>(&self, ds: &Handle, object: &str) -> Result<Vec<T>, StoreError> {
+    pub(super) fn read_ints<T: NativeInt>(
+        &self,
+        ds: &Handle,
+        object: &str,
+    ) -> Result<Vec<T>, StoreError> {
         let n = self.len(ds, object)?;
         let bytes = self.read_bytes(ds, T::native_type(), n, object)?;
         Ok(bytes.chunks_exact(4).map(T::from_ne).collect())
     }
 
     /// A 1-D unsigned 64-bit integer dataset (`eval_id`).
-    fn read_u64s(&self, ds: &Handle, object: &str) -> Result<Vec<u64>, StoreError> {
+    pub(super) fn read_u64s(&self, ds: &Handle, object: &str) -> Result<Vec<u64>, StoreError> {
         let n = self.len(ds, object)?;
         let bytes = self.read_bytes(ds, lock(|| *h5t::H5T_NATIVE_UINT64), n, object)?;
         Ok(bytes
@@ -408,7 +429,11 @@ impl Reader<'_> {
     }
 
     /// A 1-D variable-length string dataset (`error`); a null string reads as empty.
-    fn read_strings(&self, ds: &Handle, object: &str) -> Result<Vec<String>, StoreError> {
+    pub(super) fn read_strings(
+        &self,
+        ds: &Handle,
+        object: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let fail = |f: Fail| f.at(self.path, object, "read");
         let file_type = self.dataset_type(ds, object)?;
         if types::class(file_type.id()).map_err(fail)? != H5T_class_t::H5T_STRING {
@@ -445,7 +470,7 @@ impl Reader<'_> {
     }
 
     /// The dataset's stored type.
-    fn dataset_type(&self, ds: &Handle, object: &str) -> Result<Handle, StoreError> {
+    pub(super) fn dataset_type(&self, ds: &Handle, object: &str) -> Result<Handle, StoreError> {
         // SAFETY: `ds` is an open dataset.
         handle(Kind::Datatype, || unsafe { h5d::H5Dget_type(ds.id()) }).at(
             self.path,
@@ -485,7 +510,7 @@ impl Reader<'_> {
     }
 
     /// Fields `names` of a 1-D compound dataset as f64, row-major (`rows × names.len()`).
-    fn read_fields(
+    pub(super) fn read_fields(
         &self,
         ds: &Handle,
         names: &[String],

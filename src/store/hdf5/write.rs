@@ -156,6 +156,41 @@ impl Column {
         Self::from_dataset(name, ds, row_bytes)
     }
 
+    /// Open the existing column `name` under `loc` (to continue appending).
+    pub(super) fn open(loc: hid_t, name: &str) -> Result<Self, Fail> {
+        let cname = cstr(name)?;
+        // SAFETY: `loc` is an open group and `cname` NUL-terminated.
+        let ds = handle(Kind::Dataset, || unsafe {
+            h5d::H5Dopen2(loc, cname.as_ptr(), H5P_DEFAULT)
+        })?;
+        // SAFETY: `ds` is an open dataset.
+        let ty = handle(Kind::Datatype, || unsafe { h5d::H5Dget_type(ds.id()) })?;
+        let row_bytes = types::size(ty.id())?;
+        Self::from_dataset(name, ds, row_bytes)
+    }
+
+    /// Write `bytes.len() / row size` consecutive rows from `start` (which must exist).
+    pub(super) fn write_rows(&self, start: u64, bytes: &[u8]) -> Result<(), Fail> {
+        if self.row_bytes == 0 || bytes.len() % self.row_bytes != 0 {
+            return Err(Fail::msg(format!(
+                "internal: {} bytes for rows of {} bytes",
+                bytes.len(),
+                self.row_bytes
+            )));
+        }
+        let n = (bytes.len() / self.row_bytes) as u64;
+        if n == 0 {
+            return Ok(());
+        }
+        let count = [n];
+        // SAFETY: rank 1 matches `count`; null maxdims means fixed size.
+        let mem_space = handle(Kind::Dataspace, || unsafe {
+            h5s::H5Screate_simple(1, count.as_ptr(), std::ptr::null())
+        })?;
+        // SAFETY: `bytes` holds exactly `n` elements of the column type.
+        unsafe { self.write_selection(start, n, &mem_space, bytes.as_ptr().cast()) }
+    }
+
     fn from_dataset(name: &str, ds: Handle, row_bytes: usize) -> Result<Self, Fail> {
         // SAFETY: `ds` is an open dataset.
         let ty = handle(Kind::Datatype, || unsafe { h5d::H5Dget_type(ds.id()) })?;
@@ -211,11 +246,24 @@ impl Column {
     /// # Safety
     /// `buf` must point to one element laid out as the column type.
     unsafe fn write_raw(&self, row: u64, buf: *const c_void) -> Result<(), Fail> {
+        // SAFETY: forwarded from the caller: one element at `buf`.
+        unsafe { self.write_selection(row, 1, &self.mem_space, buf) }
+    }
+
+    /// # Safety
+    /// `buf` must point to `n` elements laid out as the column type; `mem_space` has `n`.
+    unsafe fn write_selection(
+        &self,
+        row: u64,
+        n: u64,
+        mem_space: &Handle,
+        buf: *const c_void,
+    ) -> Result<(), Fail> {
         // SAFETY: `ds` is an open dataset.
         let file_space = handle(Kind::Dataspace, || unsafe {
             h5d::H5Dget_space(self.ds.id())
         })?;
-        let (start, count) = ([row], [1u64]);
+        let (start, count) = ([row], [n]);
         // SAFETY: rank-1 selection arrays; null stride and block mean 1.
         check(|| unsafe {
             h5s::H5Sselect_hyperslab(
@@ -227,12 +275,12 @@ impl Column {
                 std::ptr::null(),
             )
         })?;
-        // SAFETY: one selected element in both spaces; `buf` holds one element (caller).
+        // SAFETY: `n` selected elements in both spaces; `buf` holds `n` elements (caller).
         check(|| unsafe {
             h5d::H5Dwrite(
                 self.ds.id(),
                 self.ty.id(),
-                self.mem_space.id(),
+                mem_space.id(),
                 file_space.id(),
                 H5P_DEFAULT,
                 buf,

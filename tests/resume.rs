@@ -1,0 +1,202 @@
+//! Resume after `kill -9`: the real binary runs the builtin `delay` problem (ZDT1 with a
+//! sleep per evaluation) with the GP surrogate, is killed with SIGKILL at seeded random
+//! moments (initial design, mid-epoch, surrogate training), resumed each time with `--resume`,
+//! and must end with exactly the evaluations of an uninterrupted run with the same seed.
+//! After every kill the file opens, and every evaluation that was complete before a kill is
+//! still there exactly once with the same parameters.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use dmosopt::store::read_run;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
+
+const CONFIG: &str = r#"
+[problem]
+id = "delay"
+builtin = "delay"
+dim = 3
+reference_point = [1.1, 1.1]
+[problem.constants]
+delay_ms = 15
+delay_jitter_ms = 30
+[optimizer]
+n_initial = 4
+n_epochs = 4
+population_size = 20
+num_generations = 10
+seed = 5
+[surrogate]
+kind = "gp"
+iterations = 40
+restarts = 1
+"#;
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .args(args)
+        .env("OMP_NUM_THREADS", "1")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    command
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    command(dir, args).output().expect("run dmosopt")
+}
+
+/// (eval_id → parameters) of a file, asserting that no eval_id appears twice.
+fn evaluations(path: &Path) -> BTreeMap<u64, Vec<f64>> {
+    let run = read_run(path, None, None).expect("the file opens after a kill");
+    let mut out = BTreeMap::new();
+    for row in run.rows {
+        let id = row.eval_id.expect("eval_id");
+        assert!(
+            out.insert(id, row.parameters).is_none(),
+            "{}: eval_id {id} stored twice",
+            path.display()
+        );
+    }
+    out
+}
+
+#[test]
+fn killed_runs_resume_to_the_uninterrupted_result() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), CONFIG).unwrap();
+    let full = run(dir.path(), &["run", "c.toml", "-w", "3", "-o", "full.h5"]);
+    assert!(full.status.success(), "{full:?}");
+    let expected = evaluations(&dir.path().join("full.h5"));
+    assert_eq!(expected.len(), 12 + 4 * 5);
+
+    let mut rng = ChaCha8Rng::seed_from_u64(2024);
+    let (mut kills, mut cycles) = (0, 0);
+    while kills < 24 {
+        cycles += 1;
+        let name = format!("run{cycles}.h5");
+        let path = dir.path().join(&name);
+        let mut before = BTreeMap::new();
+        loop {
+            let mut child = command(
+                dir.path(),
+                &["run", "c.toml", "-w", "3", "-o", &name, "--resume"],
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn dmosopt");
+            let wait = Duration::from_millis(rng.random_range(150..900));
+            std::thread::sleep(wait);
+            let finished = child.try_wait().expect("try_wait").is_some();
+            if !finished {
+                child.kill().expect("SIGKILL");
+                kills += 1;
+            }
+            let _ = child.wait();
+            if !path.exists() {
+                continue; // killed before the file was created
+            }
+            let now = evaluations(&path);
+            for (id, parameters) in &before {
+                assert_eq!(
+                    now.get(id),
+                    Some(parameters),
+                    "cycle {cycles}: evaluation {id} complete before a kill was lost or changed"
+                );
+            }
+            before = now;
+            if finished {
+                break;
+            }
+        }
+        let last = run(
+            dir.path(),
+            &["run", "c.toml", "-w", "3", "-o", &name, "--resume"],
+        );
+        assert!(last.status.success(), "{last:?}");
+        assert_eq!(
+            evaluations(&path),
+            expected,
+            "cycle {cycles}: the resumed run's evaluations differ from the uninterrupted run's"
+        );
+    }
+    eprintln!(
+        "{kills} kills in {cycles} runs, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn resume_file_continues_with_the_stored_config_and_mismatches_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), CONFIG).unwrap();
+    let short = run(
+        dir.path(),
+        &[
+            "run",
+            "c.toml",
+            "-o",
+            "r.h5",
+            "--set",
+            "optimizer.n_epochs=1",
+        ],
+    );
+    assert!(short.status.success(), "{short:?}");
+    assert_eq!(evaluations(&dir.path().join("r.h5")).len(), 12 + 5);
+
+    // A new run on an existing file is refused.
+    let again = run(dir.path(), &["run", "c.toml", "-o", "r.h5"]);
+    assert_eq!(again.status.code(), Some(2), "{again:?}");
+
+    // Different space and seed: refused, every difference listed.
+    let mismatch = run(
+        dir.path(),
+        &[
+            "run",
+            "c.toml",
+            "-o",
+            "r.h5",
+            "--resume",
+            "--set",
+            "problem.dim=4",
+            "--set",
+            "optimizer.seed=9",
+        ],
+    );
+    assert_eq!(mismatch.status.code(), Some(2), "{mismatch:?}");
+    let stderr = String::from_utf8_lossy(&mismatch.stderr);
+    for key in ["problem.dim", "optimizer.seed"] {
+        assert!(stderr.contains(key), "{stderr}");
+    }
+
+    // Harmless change (more epochs) through `dmosopt resume FILE`.
+    let resumed = run(
+        dir.path(),
+        &["resume", "r.h5", "--set", "optimizer.n_epochs=2", "-w", "2"],
+    );
+    assert!(resumed.status.success(), "{resumed:?}");
+    let full = run(
+        dir.path(),
+        &[
+            "run",
+            "c.toml",
+            "-o",
+            "f.h5",
+            "--set",
+            "optimizer.n_epochs=2",
+        ],
+    );
+    assert!(full.status.success(), "{full:?}");
+    assert_eq!(
+        evaluations(&dir.path().join("r.h5")),
+        evaluations(&dir.path().join("f.h5"))
+    );
+}
