@@ -7,7 +7,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 TORCH_VERSION="2.13.0"
 APT_PACKAGES=(build-essential pkg-config libclang-dev libopenmpi-dev openmpi-bin
-              libhdf5-dev hdf5-tools python3 python3-venv python3-pip ca-certificates curl)
+              libhdf5-dev hdf5-tools python3 python3-venv python3-pip ca-certificates curl
+              fonts-dejavu-core)
 
 say() { printf '==> %s\n' "$*" >&2; }
 

@@ -11,7 +11,8 @@ use std::path::PathBuf;
   dmosopt run configs/zdt1.toml
   dmosopt run configs/zdt1.toml --set problem.builtin=dtlz2 --set optimizer.n_epochs=5
   dmosopt check configs/zdt1.toml
-  dmosopt front zdt1.h5 --format csv")]
+  dmosopt front zdt1.h5 --format csv
+  dmosopt plot zdt1.h5 -o front.png")]
 pub struct Cli {
     #[command(flatten)]
     pub logging: LoggingArgs,
@@ -65,6 +66,16 @@ pub enum Command {
   dmosopt inspect zdt1.h5
   dmosopt inspect results.h5 --opt-id net --problem 1")]
     Inspect(InspectArgs),
+    /// Draw the front and the hypervolume per epoch of a result file to a PNG or SVG image
+    /// (chosen by the output's extension). The front: 2 objectives, a scatter; 3, the pairwise
+    /// scatters; more, parallel coordinates. Needs the font
+    /// /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf (package fonts-dejavu-core) or
+    /// DMOSOPT_FONT=FILE.
+    #[command(after_help = "Examples:
+  dmosopt plot zdt1.h5 -o front.png
+  dmosopt plot zdt1.h5 -o front.svg --all          # infeasible points too, constraints ignored
+  dmosopt plot results.h5 -o net.png --opt-id net --problem 1")]
+    Plot(PlotArgs),
     /// Act as a simulation: evaluate a builtin problem over the subprocess protocol (JSON
     /// request lines on stdin, response lines on stdout; oneshot and persistent alike).
     #[command(after_help = "Examples:
@@ -212,6 +223,24 @@ pub struct FrontArgs {
 pub struct InspectArgs {
     /// A result file written by dmosopt (or the Python dmosopt).
     pub file: PathBuf,
+    /// Which optimization in the file (its HDF5 group); needed when the file holds several.
+    #[arg(long, value_name = "ID")]
+    pub opt_id: Option<String>,
+    /// Which problem id within the optimization (default: the first).
+    #[arg(long, value_name = "N")]
+    pub problem: Option<i32>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A result file written by dmosopt (or the Python dmosopt).
+    pub file: PathBuf,
+    /// The image to write: `.png` or `.svg` (overwritten if it exists).
+    #[arg(short, long, value_name = "OUT")]
+    pub output: PathBuf,
+    /// Include infeasible evaluations: the front by objectives alone, constraints ignored.
+    #[arg(long)]
+    pub all: bool,
     /// Which optimization in the file (its HDF5 group); needed when the file holds several.
     #[arg(long, value_name = "ID")]
     pub opt_id: Option<String>,

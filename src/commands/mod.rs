@@ -6,6 +6,7 @@ pub mod check;
 mod distributed;
 pub mod front;
 pub mod inspect;
+pub mod plot;
 pub mod resume;
 pub mod run;
 pub mod simulate;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli, cluster: Option<&Cluster>) -> anyhow::Result<()> {
         Command::Check(args) => check::check(&args),
         Command::Front(args) => front::front(&args),
         Command::Inspect(args) => inspect::inspect(&args),
+        Command::Plot(args) => plot::plot(&args),
         Command::Simulate(args) => simulate::simulate(&args),
     }
 }

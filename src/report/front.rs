@@ -17,7 +17,8 @@ pub enum FrontSelection {
     All,
 }
 
-fn usable(row: &StoredRow) -> bool {
+/// Whether a stored row has status ok (or none stored) and finite objectives.
+pub fn usable(row: &StoredRow) -> bool {
     row.status.is_none_or(|s| s == Status::Ok) && row.objectives.iter().all(|v| v.is_finite())
 }
 
