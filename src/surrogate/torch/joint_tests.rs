@@ -267,3 +267,55 @@ fn cuda_trains_when_a_gpu_is_present() {
         2
     );
 }
+
+/// Fit + CV time at the paper's neuron scale (n = 11, q = 4, k = 8, 1 000 rows) with each
+/// kind's defaults; run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn timing_at_neuron_scale() {
+    let x = random_points(1000, 11, 1);
+    let data = TrainingData {
+        objectives: x
+            .iter()
+            .map(|p| {
+                (0..4)
+                    .map(|j| (p[j] - 0.5).powi(2) * 10f64.powi(j as i32) + p[10])
+                    .collect()
+            })
+            .collect(),
+        constraints: x
+            .iter()
+            .map(|p| (0..8).map(|c| p[c] + p[c + 1] + p[c + 2] - 1.2).collect())
+            .collect(),
+        x,
+    };
+    let ensemble = EnsembleConfig {
+        member: JointConfig::new(Architecture::default_mlp()),
+        members: 5,
+        bootstrap: true,
+    };
+    let kinds: Vec<(&str, Box<dyn Trainer>)> = vec![
+        (
+            "mlp",
+            Box::new(JointTrainer::new(JointConfig::new(
+                Architecture::default_mlp(),
+            ))),
+        ),
+        (
+            "resnet",
+            Box::new(JointTrainer::new(JointConfig::new(
+                Architecture::default_resnet(),
+            ))),
+        ),
+        ("ensemble", Box::new(EnsembleTrainer::new(ensemble))),
+    ];
+    for (name, trainer) in kinds {
+        let start = std::time::Instant::now();
+        let model = trainer.fit(&data, 1).unwrap();
+        eprintln!(
+            "{name}: fit + CV {:.1} s, {} epochs",
+            start.elapsed().as_secs_f64(),
+            model.training_epochs().unwrap_or(0)
+        );
+    }
+}

@@ -256,13 +256,15 @@ pub fn select_epochs(
     let deadline = start + config.cv_time_budget;
     let mut fold_epochs = Vec::new();
     for fold in 0..folds {
-        let (held, kept): (Vec<(usize, i64)>, Vec<(usize, i64)>) = order
-            .iter()
-            .copied()
-            .enumerate()
-            .partition(|(position, _)| position % folds == fold);
-        let index = |pairs: Vec<(usize, i64)>| {
-            let values: Vec<i64> = pairs.into_iter().map(|(_, row)| row).collect();
+        let (mut held, mut kept) = (Vec::new(), Vec::new());
+        for (position, &row) in order.iter().enumerate() {
+            if position % folds == fold {
+                held.push(row);
+            } else {
+                kept.push(row);
+            }
+        }
+        let index = |values: Vec<i64>| {
             Tensor::f_from_slice(&values)
                 .and_then(|t| t.f_to(spec.device))
                 .context("fold indices")
