@@ -16,7 +16,9 @@ use crate::problem::Status;
 use crate::store::hdf5::Hdf5Store;
 use crate::store::RunMetadata;
 use crate::strategy::{EpochReport, SearchMode, Strategy, StrategyConfig};
+use crate::surrogate::torch::ensemble::EnsembleTrainer;
 use crate::surrogate::torch::gp::GpTrainer;
+use crate::surrogate::torch::joint::JointTrainer;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
@@ -270,6 +272,12 @@ pub fn strategy_config(config: &RunConfig) -> StrategyConfig {
 pub fn search_mode(config: &RunConfig) -> SearchMode {
     match &config.surrogate {
         SurrogateConfig::Gp(gp) => SearchMode::Surrogate(Box::new(GpTrainer::new(gp.clone()))),
+        SurrogateConfig::Neural(joint) => {
+            SearchMode::Surrogate(Box::new(JointTrainer::new(joint.clone())))
+        }
+        SurrogateConfig::Ensemble(ensemble) => {
+            SearchMode::Surrogate(Box::new(EnsembleTrainer::new(ensemble.clone())))
+        }
         SurrogateConfig::None => SearchMode::Direct,
     }
 }

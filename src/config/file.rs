@@ -4,6 +4,8 @@
 
 use crate::problems::Builtin;
 use crate::sampling::SamplingMethod;
+use crate::surrogate::torch::networks::Activation;
+use crate::surrogate::torch::targets::Normalization;
 use crate::surrogate::DeviceChoice;
 use serde::{Deserialize, Serialize};
 
@@ -157,8 +159,56 @@ pub enum SurrogateSection {
         /// Adam learning rate.
         learning_rate: Option<f64>,
     },
+    /// Joint neural surrogate, multilayer perceptron body.
+    Mlp(NeuralSection),
+    /// Joint neural surrogate, ResNet body (Gorishniy et al. 2021).
+    Resnet(NeuralSection),
+    /// Deep ensemble of joint neural surrogates.
+    Ensemble(NeuralSection),
     /// No surrogate: the MOEA runs on the true function.
     None {},
+}
+
+/// The keys of the neural kinds (`mlp`, `resnet`, `ensemble`); which apply to which kind is
+/// checked in [`super::neural`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeuralSection {
+    pub device: Option<DeviceChoice>,
+    /// `"c+o"` (objectives and constraint satisfaction) or `"o"`.
+    pub mode: Option<String>,
+    pub normalization: Option<Normalization>,
+    /// Ensemble: the members' body (`mlp` or `resnet`).
+    pub member: Option<MemberKind>,
+    /// Ensemble: number of members.
+    pub members: Option<usize>,
+    /// Ensemble: train each member on a bootstrap resample.
+    pub bootstrap: Option<bool>,
+    pub width: Option<usize>,
+    /// MLP: number of hidden layers.
+    pub depth: Option<usize>,
+    pub activation: Option<Activation>,
+    /// ResNet: hidden width of a residual block.
+    pub hidden: Option<usize>,
+    /// ResNet: number of residual blocks.
+    pub blocks: Option<usize>,
+    pub dropout: Option<f64>,
+    pub learning_rate: Option<f64>,
+    pub batch_size: Option<usize>,
+    /// A fixed number of training epochs (no cross-validation).
+    pub epochs: Option<usize>,
+    pub max_epochs: Option<usize>,
+    pub cv_folds: Option<usize>,
+    pub patience: Option<usize>,
+    pub cv_time_budget: Option<DurationValue>,
+}
+
+/// The body of an ensemble's members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MemberKind {
+    Mlp,
+    Resnet,
 }
 
 /// `[output]`: where results go.

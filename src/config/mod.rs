@@ -9,6 +9,7 @@
 pub mod duration;
 pub mod evaluator;
 pub mod file;
+pub mod neural;
 pub mod resolve;
 
 pub use evaluator::{EvaluatorConfig, SubprocessConfig, WorkdirTemplate};

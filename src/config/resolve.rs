@@ -11,7 +11,9 @@ use crate::problem::ProblemSchema;
 use crate::problems::{Builtin, Problem};
 use crate::sampling::SamplingMethod;
 use crate::space::{Parameter, ParameterSpace};
+use crate::surrogate::torch::ensemble::EnsembleConfig;
 use crate::surrogate::torch::gp::GpConfig;
+use crate::surrogate::torch::joint::JointConfig;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -90,6 +92,9 @@ impl OptimizerConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SurrogateConfig {
     Gp(GpConfig),
+    /// A joint neural network (`mlp` or `resnet`).
+    Neural(JointConfig),
+    Ensemble(EnsembleConfig),
     None,
 }
 
@@ -466,6 +471,13 @@ fn resolve_surrogate(
     match section {
         None => Some(SurrogateConfig::Gp(GpConfig::default())),
         Some(SurrogateSection::None {}) => Some(SurrogateConfig::None),
+        Some(SurrogateSection::Mlp(neural)) => super::neural::resolve_neural("mlp", neural, errors),
+        Some(SurrogateSection::Resnet(neural)) => {
+            super::neural::resolve_neural("resnet", neural, errors)
+        }
+        Some(SurrogateSection::Ensemble(neural)) => {
+            super::neural::resolve_neural("ensemble", neural, errors)
+        }
         Some(SurrogateSection::Gp {
             device,
             restarts,
@@ -585,6 +597,7 @@ impl RunConfig {
                 iterations: Some(gp.iterations),
                 learning_rate: Some(gp.learning_rate),
             },
+            neural => super::neural::neural_section(neural).unwrap_or(SurrogateSection::None {}),
         };
         FileConfig {
             problem: Some(section),

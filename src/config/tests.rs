@@ -337,7 +337,14 @@ fn all_keys() -> Vec<String> {
         }
     }
     let mut keys = Vec::new();
-    for text in [USER, BUILTIN] {
+    let neural: Vec<String> = NEURAL
+        .iter()
+        .map(|section| with_surrogate(section))
+        .collect();
+    let texts = [USER, BUILTIN]
+        .into_iter()
+        .chain(neural.iter().map(String::as_str));
+    for text in texts {
         let mut config = load(text, &["optimizer.max_evaluations=10"]).unwrap();
         config.optimizer.nsga2.mutation_probability = Some(0.1);
         let table: toml::Table = toml::from_str(&config.to_toml()).unwrap();
@@ -365,4 +372,70 @@ fn every_config_key_is_documented() {
         missing.is_empty(),
         "docs/config.md does not document {missing:?}"
     );
+}
+
+/// Neural `[surrogate]` bodies that set every key of their kind.
+const NEURAL: [&str; 3] = [
+    "kind = \"mlp\"\nmode = \"o\"\nnormalization = \"standard\"\nwidth = 16\ndepth = 2\nactivation = \"gelu\"\nepochs = 50\n",
+    "kind = \"resnet\"\nhidden = 32\nblocks = 1\ndropout = 0.1\ncv_time_budget = \"30s\"\npatience = 10\n",
+    "kind = \"ensemble\"\nmember = \"resnet\"\nmembers = 2\nbootstrap = false\nmax_epochs = 100\ncv_folds = 2\nbatch_size = 64\nlearning_rate = 0.002\ndevice = \"cpu\"\n",
+];
+
+fn with_surrogate(section: &str) -> String {
+    BUILTIN.replace("kind = \"gp\"\n", section)
+}
+
+#[test]
+fn neural_surrogates_resolve_and_round_trip() {
+    use crate::surrogate::torch::networks::Architecture;
+    for section in NEURAL {
+        let config = load(&with_surrogate(section), &[]).unwrap();
+        let rendered = config.to_toml();
+        let again = load(&rendered, &[]).unwrap();
+        assert_eq!(again.surrogate, config.surrogate, "{rendered}");
+        assert_eq!(again.to_toml(), rendered);
+    }
+    let config = load(&with_surrogate(NEURAL[2]), &[]).unwrap();
+    match config.surrogate {
+        SurrogateConfig::Ensemble(ensemble) => {
+            assert_eq!(ensemble.members, 2);
+            assert!(!ensemble.bootstrap);
+            assert!(matches!(
+                ensemble.member.architecture,
+                Architecture::Resnet { width: 192, .. }
+            ));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn neural_surrogate_errors_name_the_key() {
+    let cases = [
+        ("kind = \"mlp\"\nmode = \"c\"\n", "surrogate.mode"),
+        ("kind = \"mlp\"\nhidden = 3\n", "surrogate.hidden"),
+        ("kind = \"resnet\"\nmembers = 3\n", "surrogate.members"),
+        (
+            "kind = \"ensemble\"\nmember = \"mlp\"\nblocks = 3\n",
+            "surrogate.blocks",
+        ),
+        ("kind = \"resnet\"\ndropout = 1.5\n", "surrogate.dropout"),
+        ("kind = \"mlp\"\ncv_folds = 1\n", "surrogate.cv_folds"),
+        (
+            "kind = \"mlp\"\ncv_time_budget = \"0s\"\n",
+            "surrogate.cv_time_budget",
+        ),
+    ];
+    for (section, key) in cases {
+        let Err(error) = load(&with_surrogate(section), &[]) else {
+            panic!("{section}: accepted");
+        };
+        let error = error.to_string();
+        assert!(error.contains(key), "{section}: {error}");
+    }
+    let Err(error) = load(&with_surrogate("kind = \"mlp\"\nmode = \"c\"\n"), &[]) else {
+        panic!("mode c accepted");
+    };
+    let error = error.to_string();
+    assert!(error.contains("needs to search"), "{error}");
 }

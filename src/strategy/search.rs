@@ -3,7 +3,8 @@
 //! - Training rows: every record with finite objectives, sorted by `eval_id`. When the
 //!   problem has constraints and the model predicts no feasibility (the GP baseline), only
 //!   feasible rows are used, as in dmosopt; with fewer than two feasible rows all finite rows
-//!   are used instead, so the search is not blind.
+//!   are used instead, so the search is not blind. A model that predicts feasibility (the
+//!   joint neural surrogates) gets every row with finite objectives.
 //! - The MOEA starts from the best evaluated points (constrained non-dominated sorting on true
 //!   values), scored by the surrogate so that parents and offspring are compared on the same
 //!   footing. Predicted feasibility `p` turns into a violation `Σ max(0, ½ − p)`.
@@ -57,7 +58,7 @@ pub fn propose<'a>(
         .clone()
         .map(|r| space.normalize(&r.parameters))
         .collect();
-    let data = training_data(space, schema, records.clone());
+    let data = training_data(space, schema, records.clone(), trainer.models_feasibility());
     if data.is_empty() {
         tracing::warn!("no evaluation has finite objectives yet: proposing random points");
         let points = distinct_random(space, &evaluated, n_new, rng);
@@ -109,15 +110,17 @@ pub fn propose<'a>(
     })
 }
 
-/// Rows for the surrogate (see the module documentation for the feasible-only rule).
+/// Rows for the surrogate (see the module documentation for the feasible-only rule, which
+/// does not apply when the model predicts feasibility: `models_feasibility`).
 pub fn training_data<'a>(
     space: &ParameterSpace,
     schema: &ProblemSchema,
     records: impl Iterator<Item = &'a EvalRecord> + Clone,
+    models_feasibility: bool,
 ) -> TrainingData {
     let finite: Vec<&EvalRecord> = records.filter(|r| r.has_finite_objectives()).collect();
     let feasible: Vec<&EvalRecord> = finite.iter().copied().filter(|r| r.is_feasible()).collect();
-    let rows = if schema.n_constraints() > 0 && feasible.len() >= 2 {
+    let rows = if !models_feasibility && schema.n_constraints() > 0 && feasible.len() >= 2 {
         feasible
     } else {
         finite

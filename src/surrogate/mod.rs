@@ -87,12 +87,23 @@ pub trait Model {
     /// Gradients of each predicted objective mean with respect to the normalized inputs,
     /// indexed `[point][objective][dimension]`.
     fn objective_gradients(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<Vec<f64>>>, SurrogateError>;
+
+    /// The number of training epochs of a neural model (chosen by cross-validation or fixed).
+    fn training_epochs(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Builds a model from data. `seed` makes training deterministic (on CPU).
 pub trait Trainer {
     /// A short name for logs ("gp", "oracle", …).
     fn name(&self) -> &'static str;
+
+    /// Whether the model predicts constraint satisfaction (then it is trained on infeasible
+    /// rows too; otherwise the search gives it feasible rows only when it can).
+    fn models_feasibility(&self) -> bool {
+        false
+    }
 
     fn fit(&self, data: &TrainingData, seed: u64) -> Result<Box<dyn Model>, SurrogateError>;
 }

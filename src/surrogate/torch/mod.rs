@@ -3,6 +3,10 @@
 //! [`gp`] holds an exact Gaussian-process surrogate (one GP per objective, Matérn-5/2 ARD
 //! kernel, hyperparameters fitted by maximizing the log marginal likelihood; Rasmussen &
 //! Williams, *Gaussian Processes for Machine Learning*, MIT Press 2006, ch. 2 and § 4.2).
+//! [`joint`] holds the joint neural surrogates of objectives and constraint satisfaction
+//! (Gressmann et al. 2026) on the bodies of [`networks`] (`mlp`, and the ResNet of Gorishniy
+//! et al., NeurIPS 2021), trained by [`training`] on targets normalized by [`targets`];
+//! [`ensemble`] averages several of them (deep ensembles, Lakshminarayanan et al. 2017).
 //!
 //! This module holds what every libtorch surrogate shares: choosing a [`tch::Device`] from a
 //! [`DeviceChoice`], converting rows (`&[Vec<f64>]`) to and from `f64` tensors with the data
@@ -11,7 +15,12 @@
 //! fallible `f_*` tensor methods so that a libtorch failure (a shape error, a CUDA
 //! out-of-memory) is an error value, never a panic.
 
+pub mod ensemble;
 pub mod gp;
+pub mod joint;
+pub mod networks;
+pub mod targets;
+pub mod training;
 
 use tch::{Device, Kind, TchError, Tensor};
 
