@@ -46,7 +46,7 @@ use self::layout::Columns;
 use self::raw::{check, handle, path_cstr, At, Handle, Kind};
 use self::write::f64_bytes;
 use crate::problem::EvalRecord;
-use crate::store::{check_record, EpochSummary, RunMetadata, RunStore, StoreError};
+use crate::store::{check_record, feature_values, EpochSummary, RunMetadata, RunStore, StoreError};
 use crate::strategy::Candidate;
 
 pub use self::read::read_run;
@@ -141,6 +141,10 @@ impl Hdf5Store {
             "parameters" => f64_bytes(record.parameters.iter().copied()),
             "objectives" => f64_bytes(record.objectives.iter().copied()),
             "constraints" => f64_bytes(record.constraints.iter().copied()),
+            "features" => f64_bytes(feature_values(
+                &self.meta.features,
+                record.features.as_deref(),
+            )),
             "predictions" => match &record.predictions {
                 Some(p) => f64_bytes(p.iter().copied()),
                 None => f64_bytes(std::iter::repeat_n(f64::NAN, q)),
@@ -204,6 +208,7 @@ impl RunStore for Hdf5Store {
             summary.fit_seconds,
             summary.search_seconds,
         ]));
+        layout::epoch_groups(self.file.id(), &self.meta, &self.path, summary)?;
         let n = self.epoch_rows;
         let column = &self.columns.epochs;
         let object = format!("/{}/run/epochs", self.meta.opt_id);
