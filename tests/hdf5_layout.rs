@@ -270,3 +270,56 @@ fn h5py_reads_a_file_while_a_run_writes_it() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}; {out}");
 }
+
+/// Appends per second and file size for 10 000 evaluations of a motoneuron-like shape
+/// (30 parameters, 2 objectives, 15 features: 6 numbers and 9 arrays of 7).
+/// `cargo test --release --test hdf5_layout -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn throughput_with_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.h5");
+    let mut meta = meta();
+    meta.space = ParameterSpace::new(
+        (0..30)
+            .map(|i| Parameter::continuous(format!("x{i}"), 0.0, 1.0))
+            .collect(),
+    )
+    .unwrap();
+    meta.schema.constraints.clear();
+    meta.features = (0..15)
+        .map(|i| (format!("feat{i}"), if i < 6 { 1 } else { 7 }))
+        .collect();
+    let json = serde_json::to_string(&serde_json::Value::Object(
+        meta.features
+            .iter()
+            .map(|(name, n)| {
+                let value = if *n == 1 {
+                    serde_json::json!(1.25)
+                } else {
+                    serde_json::json!(vec![2.5; *n])
+                };
+                (name.clone(), value)
+            })
+            .collect(),
+    ))
+    .unwrap();
+    let mut store = Hdf5Store::create(&path, &meta).unwrap();
+    let n = 10_000u64;
+    let started = Instant::now();
+    for i in 0..n {
+        let mut r = record(i, Some(&json));
+        r.parameters = vec![0.5; 30];
+        r.constraints.clear();
+        store.append(&r).unwrap();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    drop(store);
+    let size = std::fs::metadata(&path).unwrap().len();
+    println!(
+        "{n} appends in {seconds:.2} s: {:.0} appends/s; file {:.2} MB ({} bytes/row)",
+        n as f64 / seconds,
+        size as f64 / 1e6,
+        size / n
+    );
+}

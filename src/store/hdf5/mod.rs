@@ -17,6 +17,11 @@
 //!   `parameters`, `objectives`, `constraints` (if any), `predictions` (NaN when the record has
 //!   none), and ours: `status` (`status_enum`, codes of [`Status::code`](crate::problem::Status)),
 //!   `eval_id` (u64), `worker` (u32), `start_time` (f64), `duration` (f64), `error` (vlen UTF-8);
+//! - with features (`RunMetadata::features`): `feature_enum`, `feature_spec_type`,
+//!   `feature_spec`, `feature_type` (f64 / f64[n] array members) and the aligned `features`
+//!   column (the record's JSON parsed by [`feature_values`](crate::store::feature_values));
+//! - `metadata` (scalar UTF-8), `parameter_path_type` + `parameter_paths` (names split at `.`),
+//!   and per recorded epoch `optimizer_params/<epoch>/…` and `optimizer_stats/<epoch>/stats`;
 //! - `/<opt_id>/run/`: `config` (resolved TOML, scalar UTF-8 string), `program_version`,
 //!   `seed` (u64 scalar), `epochs` (1-D compound table of [`EpochSummary`] fields),
 //!   `proposals/` (aligned columns `eval_id`, `epoch`, `batch`, `parameters`, `predictions`:
