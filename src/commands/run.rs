@@ -14,7 +14,7 @@ use crate::eval::subprocess::{install_interrupt_handler, SubprocessEvaluator};
 use crate::eval::Evaluator;
 use crate::problem::Status;
 use crate::store::hdf5::Hdf5Store;
-use crate::store::RunMetadata;
+use crate::store::{ParamValue, RunMetadata};
 use crate::strategy::{EpochReport, SearchMode, Strategy, StrategyConfig};
 use crate::surrogate::torch::ensemble::EnsembleTrainer;
 use crate::surrogate::torch::gp::GpTrainer;
@@ -248,7 +248,51 @@ pub(super) fn metadata(config: &RunConfig) -> RunMetadata {
         seed: config.optimizer.seed,
         config_toml: config.to_toml(),
         program_version: env!("CARGO_PKG_VERSION").to_string(),
+        features: config.problem.features.clone(),
+        metadata: format!(
+            "dmosopt (Rust) {}: problem {}",
+            env!("CARGO_PKG_VERSION"),
+            config.problem.id
+        ),
+        optimizer_name: "nsga2".to_owned(),
+        optimizer_params: optimizer_params(config),
     }
+}
+
+/// The optimizer's parameters as stored under `optimizer_params/<epoch>/`.
+fn optimizer_params(config: &RunConfig) -> Vec<(String, ParamValue)> {
+    let o = &config.optimizer;
+    let int = |v: usize| ParamValue::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let mut params = vec![
+        ("popsize".to_owned(), int(o.population_size)),
+        ("num_generations".to_owned(), int(o.num_generations)),
+        ("n_epochs".to_owned(), int(o.n_epochs)),
+        (
+            "resample_fraction".to_owned(),
+            ParamValue::Float(o.resample_fraction),
+        ),
+        (
+            "crossover_prob".to_owned(),
+            ParamValue::Float(o.nsga2.crossover_probability),
+        ),
+        (
+            "di_crossover".to_owned(),
+            ParamValue::Float(o.nsga2.crossover_eta),
+        ),
+        (
+            "di_mutation".to_owned(),
+            ParamValue::Float(o.nsga2.mutation_eta),
+        ),
+        ("nInput".to_owned(), int(config.problem.space.dim())),
+        (
+            "nOutput".to_owned(),
+            int(config.problem.schema.n_objectives()),
+        ),
+    ];
+    if let Some(p) = o.nsga2.mutation_probability {
+        params.push(("mutation_prob".to_owned(), ParamValue::Float(p)));
+    }
+    params
 }
 
 /// The strategy's view of the resolved configuration.

@@ -42,6 +42,9 @@ pub struct ProblemSection {
     pub space: Option<toml::Table>,
     /// Fixed values passed to the simulation with every request.
     pub constants: Option<toml::Table>,
+    /// Feature names and lengths (1: a number; n > 1: an array of n numbers), stored in the
+    /// HDF5 `features` column.
+    pub features: Option<toml::Table>,
 }
 
 /// One parameter in `[problem.space]`: `x = [0.0, 1.0]` or the table form.

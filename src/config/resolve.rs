@@ -49,6 +49,8 @@ pub struct ProblemConfig {
     pub constants: Vec<(String, f64)>,
     /// Hypervolume reference point (a builtin's default, or the user's), if any.
     pub reference_point: Option<Vec<f64>>,
+    /// Feature names and lengths (`[problem.features]`, or the builtin's), in order.
+    pub features: Vec<(String, usize)>,
 }
 
 /// Where the objective values come from.
@@ -188,6 +190,11 @@ fn resolve_problem(section: &ProblemSection, errors: &mut Vec<String>) -> Option
         }
         (None, ProblemDefinition::External) => None,
     };
+    let features = match (&section.features, section.builtin) {
+        (Some(table), _) => resolve_features(table, errors),
+        (None, Some(builtin)) => builtin.features(),
+        (None, None) => Vec::new(),
+    };
     Some(ProblemConfig {
         id,
         definition,
@@ -195,6 +202,7 @@ fn resolve_problem(section: &ProblemSection, errors: &mut Vec<String>) -> Option
         schema,
         constants,
         reference_point,
+        features,
     })
 }
 
@@ -335,6 +343,22 @@ fn resolve_space(table: &toml::Table, errors: &mut Vec<String>) -> Option<Parame
             None
         }
     }
+}
+
+/// `[problem.features]`: name = length (an integer ≥ 1), in file order.
+fn resolve_features(table: &toml::Table, errors: &mut Vec<String>) -> Vec<(String, usize)> {
+    let mut features = Vec::new();
+    for (name, value) in table {
+        match value {
+            toml::Value::Integer(n) if *n >= 1 && *n <= 1 << 20 => {
+                features.push((name.clone(), *n as usize));
+            }
+            other => errors.push(format!(
+                "problem.features.{name}: must be a length (an integer >= 1), got {other}"
+            )),
+        }
+    }
+    features
 }
 
 fn resolve_constants(table: Option<&toml::Table>, errors: &mut Vec<String>) -> Vec<(String, f64)> {
@@ -570,6 +594,15 @@ impl RunConfig {
                     .constants
                     .iter()
                     .map(|(name, value)| (name.clone(), toml::Value::Float(*value)))
+                    .collect(),
+            );
+        }
+        if !problem.features.is_empty() {
+            section.features = Some(
+                problem
+                    .features
+                    .iter()
+                    .map(|(name, n)| (name.clone(), toml::Value::Integer(*n as i64)))
                     .collect(),
             );
         }

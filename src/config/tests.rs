@@ -322,7 +322,14 @@ fn every_error_is_reported_at_once() {
 fn all_keys() -> Vec<String> {
     fn walk(prefix: &str, table: &toml::Table, keys: &mut Vec<String>) {
         for (key, value) in table {
-            if ["problem.space", "problem.constants", "evaluator.env"].contains(&prefix) {
+            if [
+                "problem.space",
+                "problem.constants",
+                "problem.features",
+                "evaluator.env",
+            ]
+            .contains(&prefix)
+            {
                 continue;
             }
             let path = if prefix.is_empty() {

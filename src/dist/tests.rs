@@ -60,6 +60,10 @@ fn store(problem: &Arc<dyn Problem>) -> MemStore {
         seed: 5,
         config_toml: CONFIG.into(),
         program_version: "test".into(),
+        features: vec![],
+        metadata: String::new(),
+        optimizer_name: String::new(),
+        optimizer_params: vec![],
     })
 }
 

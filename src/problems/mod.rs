@@ -191,6 +191,15 @@ impl Builtin {
         }
     }
 
+    /// The builtin's feature names and lengths (1: a number; n: an array of n numbers), in
+    /// the order its evaluations report them; empty for builtins without features.
+    pub fn features(self) -> Vec<(String, usize)> {
+        match self.family() {
+            Family::Motoneuron(_) => motoneuron::feature_shape(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Look a builtin up by name, ignoring case, `-` and `_` (so `"c2dtlz2"` and `"C2_DTLZ2"`
     /// both find C2-DTLZ2).
     pub fn from_name(name: &str) -> Option<Builtin> {

@@ -48,6 +48,23 @@ pub struct RunMetadata {
     /// The resolved configuration, as TOML text.
     pub config_toml: String,
     pub program_version: String,
+    /// Feature names and lengths (1: a scalar f64; n > 1: an f64[n] array member), in order;
+    /// empty when the problem declares none (then no `features` column is written).
+    pub features: Vec<(String, usize)>,
+    /// dmosopt's `metadata` string.
+    pub metadata: String,
+    /// dmosopt's `optimizer_params/<epoch>/optimizer_name`.
+    pub optimizer_name: String,
+    /// The optimizer's parameters, written as scalar datasets under
+    /// `optimizer_params/<epoch>/` at every recorded epoch.
+    pub optimizer_params: Vec<(String, ParamValue)>,
+}
+
+/// The value of one optimizer parameter (an i64 or f64 scalar dataset).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamValue {
+    Int(i64),
+    Float(f64),
 }
 
 /// What happened in one epoch, recorded when it ends.
@@ -223,6 +240,45 @@ pub(crate) fn check_record(
     Ok(())
 }
 
+/// A record's `features` (compact JSON text) as the flat values of the `features` row:
+/// `features` in declared order, each `n` values (numbers; arrays truncated or NaN-padded to
+/// `n`; `null`, strings, missing names and unparsable text give NaN). Names not declared are
+/// ignored (logged at debug level).
+pub fn feature_values(features: &[(String, usize)], json: Option<&str>) -> Vec<f64> {
+    let total: usize = features.iter().map(|(_, n)| n).sum();
+    let mut out = vec![f64::NAN; total];
+    let Some(text) = json else {
+        return out;
+    };
+    let object = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(object)) => object,
+        Ok(_) | Err(_) => {
+            tracing::debug!("features are not a JSON object: {text:.200}");
+            return out;
+        }
+    };
+    let number = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    let mut offset = 0;
+    for (name, n) in features {
+        match object.get(name) {
+            Some(serde_json::Value::Array(values)) => {
+                for (slot, value) in out[offset..offset + n].iter_mut().zip(values) {
+                    *slot = number(value);
+                }
+            }
+            Some(value) => out[offset] = number(value),
+            None => {}
+        }
+        offset += n;
+    }
+    for name in object.keys() {
+        if !features.iter().any(|(declared, _)| declared == name) {
+            tracing::debug!("feature `{name}` is not declared in [problem.features]; not stored");
+        }
+    }
+    out
+}
+
 /// In-memory store (test double): keeps records and epoch summaries in vectors.
 #[derive(Debug, Clone)]
 pub struct MemStore {
@@ -295,6 +351,10 @@ mod tests {
             seed: 1,
             config_toml: String::new(),
             program_version: "test".into(),
+            features: vec![],
+            metadata: String::new(),
+            optimizer_name: String::new(),
+            optimizer_params: vec![],
         }
     }
 
@@ -334,6 +394,38 @@ mod tests {
         assert_eq!(store.epochs().len(), 1);
         assert_eq!(store.epochs()[0].n_evaluations, 2);
         assert_eq!(store.metadata().opt_id, "t");
+    }
+
+    #[test]
+    fn feature_values_follow_the_declaration() {
+        let features = vec![("g".to_owned(), 1), ("h".to_owned(), 3)];
+        let values = |json: Option<&str>| feature_values(&features, json);
+        let same = |a: Vec<f64>, b: [f64; 4]| {
+            a.len() == 4
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x == &y || (x.is_nan() && y.is_nan()))
+        };
+        let nan = f64::NAN;
+        assert!(same(values(None), [nan; 4]));
+        assert!(same(
+            values(Some("{\"g\":1.5,\"h\":[1,2,3]}")),
+            [1.5, 1.0, 2.0, 3.0]
+        ));
+        assert!(same(
+            values(Some("{\"h\":[1,2,3,4],\"x\":2}")),
+            [nan, 1.0, 2.0, 3.0]
+        ));
+        assert!(same(
+            values(Some("{\"g\":null,\"h\":[1]}")),
+            [nan, 1.0, nan, nan]
+        ));
+        assert!(same(
+            values(Some("{\"g\":[7],\"h\":5}")),
+            [7.0, 5.0, nan, nan]
+        ));
+        assert!(same(values(Some("[1]")), [nan; 4]));
+        assert!(same(values(Some("not json")), [nan; 4]));
     }
 
     #[test]

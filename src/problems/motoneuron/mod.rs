@@ -232,6 +232,23 @@ pub const FEATURE_NAMES: [&str; 15] = [
     "spike_amplitude",
 ];
 
+/// [`FEATURE_NAMES`] with their lengths: 1 for the scalars, one value per f–I step for the
+/// rest.
+pub fn feature_shape() -> Vec<(String, usize)> {
+    FEATURE_NAMES
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let n = if index < SCALAR_FEATURES {
+                1
+            } else {
+                protocol::STEP_CURRENTS.len()
+            };
+            ((*name).to_owned(), n)
+        })
+        .collect()
+}
+
 /// How many of [`FEATURE_NAMES`] are numbers; the rest are per-step arrays.
 const SCALAR_FEATURES: usize = 6;
 

@@ -200,6 +200,9 @@ fn open_columns(file: &Handle, meta: &RunMetadata, path: &Path) -> Result<Column
     if meta.schema.n_constraints() > 0 {
         names.push("constraints");
     }
+    if !meta.features.is_empty() {
+        names.push("features");
+    }
     names.extend([
         "predictions",
         "status",

@@ -10,13 +10,13 @@ use super::raw::{At, Fail, Handle};
 use super::types;
 use super::write::{self, Column};
 use crate::problem::Status;
-use crate::store::{RunMetadata, StoreError};
+use crate::store::{EpochSummary, ParamValue, RunMetadata, StoreError};
 
 /// The appendable columns of one problem group, in append order.
 #[derive(Debug)]
 pub(super) struct Columns {
     /// Fixed-size columns: `epochs`, `parameters`, `objectives`, `constraints` (only if the
-    /// problem has constraints), `predictions`, `status`, `eval_id`, `worker`, `start_time`,
+    /// problem has constraints), `features` (only if it declares features), `predictions`, `status`, `eval_id`, `worker`, `start_time`,
     /// `duration`.
     pub fixed: Vec<Column>,
     /// The variable-length `error` column.
@@ -60,7 +60,10 @@ pub(super) fn validate(meta: &RunMetadata, path: &Path) -> Result<(), StoreError
     if meta.schema.objectives.is_empty() {
         return Err(invalid("the problem has no objectives".into()));
     }
-    let groups: [(&str, Vec<&str>); 3] = [
+    if let Some((name, _)) = meta.features.iter().find(|(_, n)| *n == 0) {
+        return Err(invalid(format!("feature `{name}` has length 0")));
+    }
+    let groups: [(&str, Vec<&str>); 4] = [
         (
             "objective",
             meta.schema.objectives.iter().map(String::as_str).collect(),
@@ -68,6 +71,10 @@ pub(super) fn validate(meta: &RunMetadata, path: &Path) -> Result<(), StoreError
         (
             "constraint",
             meta.schema.constraints.iter().map(String::as_str).collect(),
+        ),
+        (
+            "feature",
+            meta.features.iter().map(|(n, _)| n.as_str()).collect(),
         ),
         (
             "parameter",
@@ -132,6 +139,8 @@ struct RecordTypes {
     objectives: Handle,
     predictions: Handle,
     constraints: Option<Handle>,
+    /// `feature_type`, if the problem declares features.
+    features: Option<Handle>,
     status: Handle,
 }
 
@@ -199,6 +208,11 @@ pub(super) fn create(file: hid_t, meta: &RunMetadata, path: &Path) -> Result<Col
     parameters(&ctx, &prim)?;
     let record_types = record_types(&ctx)?;
     ids_and_seed(&ctx, &prim)?;
+    write::write_string(ctx.opt.id(), "metadata", &meta.metadata).at(
+        path,
+        &ctx.obj("metadata"),
+        "write dataset",
+    )?;
     let (epochs, proposals) = run_group(&ctx, &prim, &record_types)?;
     let (fixed, error) = problem_columns(&ctx, &prim, &record_types)?;
     Ok(Columns {
@@ -213,12 +227,14 @@ pub(super) fn create(file: hid_t, meta: &RunMetadata, path: &Path) -> Result<Col
 /// the `objective_spec` / `constraint_spec` datasets.
 fn outputs(ctx: &Ctx) -> Result<(), StoreError> {
     let schema = &ctx.meta.schema;
+    let features: Vec<String> = ctx.meta.features.iter().map(|(n, _)| n.clone()).collect();
     for (kind, names) in [
         ("objective", &schema.objectives),
         ("constraint", &schema.constraints),
+        ("feature", &features),
     ] {
         if names.is_empty() {
-            continue; // only constraints can be absent (validated)
+            continue; // only constraints and features can be absent (validated)
         }
         let members: Vec<(&str, i64)> = names.iter().map(String::as_str).zip(0..).collect();
         let enum_type = ctx.commit(
@@ -290,6 +306,7 @@ fn parameters(ctx: &Ctx, prim: &Primitives) -> Result<(), StoreError> {
             ("value", prim.f64.id()),
         ]),
     )?;
+    parameter_paths(ctx, &parameter_enum, &numbers)?;
     if !constants.is_empty() {
         let mut bytes = Vec::new();
         for (name, value) in &constants {
@@ -305,6 +322,129 @@ fn parameters(ctx: &Ctx, prim: &Primitives) -> Result<(), StoreError> {
         )?;
     }
     Ok(())
+}
+
+/// Fields of each `optimizer_stats/<epoch>/stats` row (all f64).
+pub(super) const STATS_FIELDS: [&str; 5] = [
+    "n_evaluations",
+    "n_feasible",
+    "hypervolume",
+    "fit_seconds",
+    "search_seconds",
+];
+
+/// `optimizer_params/<epoch>/` (the optimizer's parameters as scalar datasets and
+/// `optimizer_name`) and `optimizer_stats/<epoch>/stats` (a 1-row f64 compound of
+/// [`STATS_FIELDS`]), for an epoch being recorded. Groups already present (an epoch recorded
+/// before a kill) are left as they are.
+pub(super) fn epoch_groups(
+    file: hid_t,
+    meta: &RunMetadata,
+    path: &Path,
+    summary: &EpochSummary,
+) -> Result<(), StoreError> {
+    let opt_id = &meta.opt_id;
+    let epoch = summary.epoch.to_string();
+    let obj = |name: &str| format!("/{opt_id}/{name}");
+    let opt = write::open_or_create_group(file, opt_id).at(path, &obj(""), "open group")?;
+    let prim = Primitives::new(path)?;
+    let i64_type = types::int_le(8, true).at(path, "i64", "build datatype")?;
+
+    let params = write::open_or_create_group(opt.id(), "optimizer_params").at(
+        path,
+        &obj("optimizer_params"),
+        "open group",
+    )?;
+    let here = format!("optimizer_params/{epoch}");
+    if !write::exists(params.id(), &epoch).at(path, &obj(&here), "look up")? {
+        let group =
+            write::create_group(params.id(), &epoch).at(path, &obj(&here), "create group")?;
+        let at = |name: &str| obj(&format!("{here}/{name}"));
+        write::write_string(group.id(), "optimizer_name", &meta.optimizer_name).at(
+            path,
+            &at("optimizer_name"),
+            "write dataset",
+        )?;
+        for (name, value) in &meta.optimizer_params {
+            let (ty, bytes) = match value {
+                ParamValue::Int(v) => (i64_type.id(), v.to_le_bytes()),
+                ParamValue::Float(v) => (prim.f64.id(), v.to_le_bytes()),
+            };
+            write::write_scalar(group.id(), name, ty, &bytes).at(
+                path,
+                &at(name),
+                "write dataset",
+            )?;
+        }
+    }
+
+    let stats = write::open_or_create_group(opt.id(), "optimizer_stats").at(
+        path,
+        &obj("optimizer_stats"),
+        "open group",
+    )?;
+    let here = format!("optimizer_stats/{epoch}");
+    if !write::exists(stats.id(), &epoch).at(path, &obj(&here), "look up")? {
+        let group =
+            write::create_group(stats.id(), &epoch).at(path, &obj(&here), "create group")?;
+        let names: Vec<String> = STATS_FIELDS.iter().map(|s| s.to_string()).collect();
+        let ty = types::compound_f64(&names).at(path, &obj(&here), "build datatype")?;
+        let bytes = write::f64_bytes([
+            summary.n_evaluations as f64,
+            summary.n_feasible as f64,
+            summary.hypervolume,
+            summary.fit_seconds,
+            summary.search_seconds,
+        ]);
+        write::write_array(group.id(), "stats", ty.id(), 1, &bytes).at(
+            path,
+            &obj(&format!("{here}/stats")),
+            "write dataset",
+        )?;
+    }
+    Ok(())
+}
+
+/// Components per row of `parameter_paths` and bytes per component (dmosopt's).
+const PATH_COMPONENTS: usize = 10;
+const PATH_COMPONENT_BYTES: usize = 128;
+
+/// `parameter_path_type` (packed `{parameter, path_length: i32, components: 10 × S128}`) and
+/// `parameter_paths`: one row per `parameter_enum` member in value order, the name split at
+/// `.` (a flat name is one component; components beyond 10 or 128 bytes are cut).
+fn parameter_paths(
+    ctx: &Ctx,
+    parameter_enum: &Handle,
+    numbers: &[(&str, i64)],
+) -> Result<(), StoreError> {
+    let object = ctx.obj("parameter_path_type");
+    let build = |r: Result<Handle, Fail>| r.at(ctx.path, &object, "build datatype");
+    let component = build(types::fixed_ascii(PATH_COMPONENT_BYTES))?;
+    let components = build(types::array(component.id(), PATH_COMPONENTS))?;
+    let i32_type = build(types::int_le(4, true))?;
+    let path_type = ctx.commit(
+        "parameter_path_type",
+        types::compound(&[
+            ("parameter", parameter_enum.id()),
+            ("path_length", i32_type.id()),
+            ("components", components.id()),
+        ]),
+    )?;
+    let mut bytes = Vec::new();
+    for &(name, value) in numbers {
+        let parts: Vec<&str> = name.split('.').take(PATH_COMPONENTS).collect();
+        bytes.extend(u16_bytes(value as usize));
+        bytes.extend((parts.len() as i32).to_le_bytes());
+        for i in 0..PATH_COMPONENTS {
+            let mut slot = [0u8; PATH_COMPONENT_BYTES];
+            if let Some(part) = parts.get(i) {
+                let n = part.len().min(PATH_COMPONENT_BYTES);
+                slot[..n].copy_from_slice(&part.as_bytes()[..n]);
+            }
+            bytes.extend(slot);
+        }
+    }
+    ctx.array("parameter_paths", &path_type, numbers.len(), &bytes)
 }
 
 /// The committed f64 record types (fields in configured order) and `status_enum`.
@@ -324,6 +464,14 @@ fn record_types(ctx: &Ctx) -> Result<RecordTypes, StoreError> {
             None
         } else {
             Some(ctx.commit("constraint_type", types::compound_f64(&schema.constraints))?)
+        },
+        features: if ctx.meta.features.is_empty() {
+            None
+        } else {
+            Some(ctx.commit(
+                "feature_type",
+                types::compound_f64_arrays(&ctx.meta.features),
+            )?)
         },
         parameters: ctx.commit(
             "parameter_space_type",
@@ -410,6 +558,9 @@ fn problem_columns(
     ];
     if let Some(ty) = &types.constraints {
         specs.push(("constraints", ty.id()));
+    }
+    if let Some(ty) = &types.features {
+        specs.push(("features", ty.id()));
     }
     specs.extend([
         ("predictions", types.predictions.id()),

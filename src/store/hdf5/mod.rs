@@ -17,6 +17,11 @@
 //!   `parameters`, `objectives`, `constraints` (if any), `predictions` (NaN when the record has
 //!   none), and ours: `status` (`status_enum`, codes of [`Status::code`](crate::problem::Status)),
 //!   `eval_id` (u64), `worker` (u32), `start_time` (f64), `duration` (f64), `error` (vlen UTF-8);
+//! - with features (`RunMetadata::features`): `feature_enum`, `feature_spec_type`,
+//!   `feature_spec`, `feature_type` (f64 / f64[n] array members) and the aligned `features`
+//!   column (the record's JSON parsed by [`feature_values`](crate::store::feature_values));
+//! - `metadata` (scalar UTF-8), `parameter_path_type` + `parameter_paths` (names split at `.`),
+//!   and per recorded epoch `optimizer_params/<epoch>/…` and `optimizer_stats/<epoch>/stats`;
 //! - `/<opt_id>/run/`: `config` (resolved TOML, scalar UTF-8 string), `program_version`,
 //!   `seed` (u64 scalar), `epochs` (1-D compound table of [`EpochSummary`] fields),
 //!   `proposals/` (aligned columns `eval_id`, `epoch`, `batch`, `parameters`, `predictions`:
@@ -46,7 +51,7 @@ use self::layout::Columns;
 use self::raw::{check, handle, path_cstr, At, Handle, Kind};
 use self::write::f64_bytes;
 use crate::problem::EvalRecord;
-use crate::store::{check_record, EpochSummary, RunMetadata, RunStore, StoreError};
+use crate::store::{check_record, feature_values, EpochSummary, RunMetadata, RunStore, StoreError};
 use crate::strategy::Candidate;
 
 pub use self::read::read_run;
@@ -141,6 +146,10 @@ impl Hdf5Store {
             "parameters" => f64_bytes(record.parameters.iter().copied()),
             "objectives" => f64_bytes(record.objectives.iter().copied()),
             "constraints" => f64_bytes(record.constraints.iter().copied()),
+            "features" => f64_bytes(feature_values(
+                &self.meta.features,
+                record.features.as_deref(),
+            )),
             "predictions" => match &record.predictions {
                 Some(p) => f64_bytes(p.iter().copied()),
                 None => f64_bytes(std::iter::repeat_n(f64::NAN, q)),
@@ -204,6 +213,7 @@ impl RunStore for Hdf5Store {
             summary.fit_seconds,
             summary.search_seconds,
         ]));
+        layout::epoch_groups(self.file.id(), &self.meta, &self.path, summary)?;
         let n = self.epoch_rows;
         let column = &self.columns.epochs;
         let object = format!("/{}/run/epochs", self.meta.opt_id);

@@ -50,6 +50,10 @@ fn meta() -> RunMetadata {
         seed: 7,
         config_toml: "[problem]\nid = \"probe\"\n# ünïcode\n".into(),
         program_version: "dmosopt 0.1.0 (test)".into(),
+        features: vec![],
+        metadata: String::new(),
+        optimizer_name: String::new(),
+        optimizer_params: vec![],
     }
 }
 

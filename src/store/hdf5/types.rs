@@ -33,6 +33,7 @@ pub(super) fn int_le(bytes: usize, signed: bool) -> Result<Handle, Fail> {
         (4, false) => Ok(*h5t::H5T_STD_U32LE),
         (8, false) => Ok(*h5t::H5T_STD_U64LE),
         (1, true) => Ok(*h5t::H5T_STD_I8LE),
+        (8, true) => Ok(*h5t::H5T_STD_I64LE),
         (4, true) => Ok(*h5t::H5T_STD_I32LE),
         _ => Err(Fail::msg(format!("no {bytes}-byte integer type"))),
     })?;
@@ -118,6 +119,45 @@ pub(super) fn compound_f64(names: &[String]) -> Result<Handle, Fail> {
 pub(super) fn native_f64_fields(names: &[String]) -> Result<Handle, Fail> {
     let native = copy(lock(|| *h5t::H5T_NATIVE_DOUBLE))?;
     let members: Vec<(&str, hid_t)> = names.iter().map(|n| (n.as_str(), native.id())).collect();
+    compound(&members)
+}
+
+/// A 1-D array type of `n` elements of `base`.
+pub(super) fn array(base: hid_t, n: usize) -> Result<Handle, Fail> {
+    let dims = [n as u64];
+    // SAFETY: `base` is a valid datatype, rank 1 matches the one-element `dims`.
+    handle(Kind::Datatype, || unsafe {
+        h5t::H5Tarray_create2(base, 1, dims.as_ptr())
+    })
+}
+
+/// A fixed-length ASCII string of `len` bytes, NUL-padded (numpy's `S<len>`).
+pub(super) fn fixed_ascii(len: usize) -> Result<Handle, Fail> {
+    let string = copy(lock(|| *h5t::H5T_C_S1))?;
+    // SAFETY: `string` is a transient string type we own; setting size and padding is allowed.
+    check(|| unsafe { h5t::H5Tset_size(string.id(), len) })?;
+    // SAFETY: as above.
+    check(|| unsafe { h5t::H5Tset_strpad(string.id(), h5t::H5T_str_t::H5T_STR_NULLPAD) })?;
+    Ok(string)
+}
+
+/// A compound of little-endian f64 fields, `(name, n)`: a scalar for n = 1, an `f64[n]`
+/// array member otherwise.
+pub(super) fn compound_f64_arrays(fields: &[(String, usize)]) -> Result<Handle, Fail> {
+    let f64_type = f64_le()?;
+    let mut owned = Vec::new();
+    for (_, n) in fields {
+        owned.push(if *n == 1 {
+            None
+        } else {
+            Some(array(f64_type.id(), *n)?)
+        });
+    }
+    let members: Vec<(&str, hid_t)> = fields
+        .iter()
+        .zip(&owned)
+        .map(|((name, _), ty)| (name.as_str(), ty.as_ref().map_or(f64_type.id(), Handle::id)))
+        .collect();
     compound(&members)
 }
 

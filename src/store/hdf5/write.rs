@@ -34,6 +34,26 @@ pub(super) fn create_group(loc: hid_t, name: &str) -> Result<Handle, Fail> {
     })
 }
 
+/// Open the group `name` under `loc`, creating it if there is none.
+pub(super) fn open_or_create_group(loc: hid_t, name: &str) -> Result<Handle, Fail> {
+    let exists = exists(loc, name)?;
+    if !exists {
+        return create_group(loc, name);
+    }
+    let cname = cstr(name)?;
+    // SAFETY: `loc` is an open file or group, `cname` NUL-terminated; the group exists.
+    handle(Kind::Group, || unsafe {
+        h5g::H5Gopen2(loc, cname.as_ptr(), H5P_DEFAULT)
+    })
+}
+
+/// Whether `loc` has a link `name`.
+pub(super) fn exists(loc: hid_t, name: &str) -> Result<bool, Fail> {
+    let cname = cstr(name)?;
+    // SAFETY: `loc` is an open file or group and `cname` a NUL-terminated single-component name.
+    check_tri(|| unsafe { hdf5_sys::h5l::H5Lexists(loc, cname.as_ptr(), H5P_DEFAULT) })
+}
+
 /// Create a dataset `name` under `loc` with type `ty`, dataspace `space` and creation list `dcpl`.
 fn create_dataset(
     loc: hid_t,
