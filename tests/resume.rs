@@ -1,5 +1,6 @@
 //! Resume after `kill -9`: the real binary runs the builtin `delay` problem (ZDT1 with a
-//! sleep per evaluation) with the GP surrogate, is killed with SIGKILL at seeded random
+//! sleep per evaluation) as a subprocess simulation (`dmosopt simulate delay`, one persistent
+//! process per worker) with the GP surrogate, is killed with SIGKILL at seeded random
 //! moments (initial design, mid-epoch, surrogate training), resumed each time with `--resume`,
 //! and must end with exactly the evaluations of an uninterrupted run with the same seed.
 //! After every kill the file opens, and every evaluation that was complete before a kill is
@@ -35,6 +36,10 @@ seed = 5
 kind = "gp"
 iterations = 40
 restarts = 1
+[evaluator]
+command = ["dmosopt", "simulate", "delay", "--dim", "3"]
+mode = "persistent"
+timeout = "30s"
 "#;
 
 fn command(dir: &Path, args: &[&str]) -> Command {
@@ -74,6 +79,11 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
     std::fs::write(dir.path().join("c.toml"), CONFIG).unwrap();
     let full = run(dir.path(), &["run", "c.toml", "-w", "3", "-o", "full.h5"]);
     assert!(full.status.success(), "{full:?}");
+    // Every evaluation went through the simulation subprocess and succeeded.
+    assert!(
+        String::from_utf8_lossy(&full.stdout).contains("32 evaluations (32 ok"),
+        "{full:?}"
+    );
     let expected = evaluations(&dir.path().join("full.h5"));
     assert_eq!(expected.len(), 12 + 4 * 5);
 

@@ -21,15 +21,32 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
             names.join(", ")
         ))
     })?;
-    let problem = builtin
+    let mut problem = builtin
         .build(args.dim, args.n_objectives)
         .map_err(|error| UsageError(error.to_string()))?;
+    let mut built_with_constants = false;
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
     for line in stdin.lock().lines() {
         let line = line.context("cannot read a request from stdin")?;
         if line.trim().is_empty() {
             continue;
+        }
+        // Problems with settings (the `delay` tool's timing) take them from the first
+        // request's `constants`; they do not change within a run.
+        if !built_with_constants {
+            built_with_constants = true;
+            let constants = request_constants(&line);
+            if !constants.is_empty() {
+                problem = builtin
+                    .build_with_constants(args.dim, args.n_objectives, &constants)
+                    .with_context(|| {
+                        format!(
+                            "cannot build `{}` with the request's constants",
+                            builtin.name()
+                        )
+                    })?;
+            }
         }
         let Some(response) = respond(problem.as_ref(), &line) else {
             break;
@@ -38,6 +55,20 @@ pub fn simulate(args: &SimulateArgs) -> anyhow::Result<()> {
         stdout.flush().context("cannot flush stdout")?;
     }
     Ok(())
+}
+
+/// The numeric `constants` of a request line (none when absent or unreadable).
+fn request_constants(line: &str) -> Vec<(String, f64)> {
+    serde_json::from_str::<Value>(line)
+        .ok()
+        .and_then(|request| request.get("constants").and_then(Value::as_object).cloned())
+        .map(|constants| {
+            constants
+                .into_iter()
+                .filter_map(|(name, value)| value.as_f64().map(|v| (name, v)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The response line for one request line; `None` for the shutdown message.
