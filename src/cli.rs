@@ -103,13 +103,35 @@ pub struct RunArgs {
     /// Result file (overrides output.file).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Random seed (overrides optimizer.seed).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
+    /// Continue the run in the result file: stored evaluations are kept, the ones in flight
+    /// at the interruption are evaluated again, and the run goes on as if never stopped. The
+    /// config must match the file's (epochs, budget, evaluator and output may change). Without
+    /// a result file a new run starts.
+    #[arg(long, conflicts_with = "initial_data")]
+    pub resume: bool,
+    /// Seed a new run with the evaluations in another result file (ours or the Python
+    /// dmosopt's; parameter names must match the space): they count toward the initial design.
+    #[arg(long, value_name = "FILE")]
+    pub initial_data: Option<PathBuf>,
+    /// `config` is a result file whose stored configuration is used (`dmosopt resume`).
+    #[arg(skip)]
+    pub config_in_result_file: bool,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// How a run executes (not what it optimizes): shared by `run` and `resume`.
+#[derive(Debug, Args)]
+pub struct ExecutionArgs {
     /// Concurrent evaluations without MPI (default: the number of cores); under an MPI
     /// launcher the number of ranks decides.
     #[arg(short, long, value_name = "N")]
     pub workers: Option<usize>,
-    /// Random seed (overrides optimizer.seed).
-    #[arg(long, value_name = "S")]
-    pub seed: Option<u64>,
     /// Threads for surrogate training and prediction (default 1). Set it to the free cores of
     /// the controller (rank 0) when they are its own: more threads than free cores slow
     /// libtorch down by an order of magnitude.
@@ -130,42 +152,14 @@ pub struct RunArgs {
     /// evaluations are awaited until a quarter of the margin is left, then abandoned.
     #[arg(long, value_name = "SECONDS", default_value_t = crate::deadline::DEFAULT_MARGIN_SECONDS)]
     pub deadline_margin: f64,
-    /// Continue the run in the result file: stored evaluations are kept, the ones in flight
-    /// at the interruption are evaluated again, and the run goes on as if never stopped. The
-    /// config must match the file's (epochs, budget, evaluator and output may change). Without
-    /// a result file a new run starts.
-    #[arg(long, conflicts_with = "initial_data")]
-    pub resume: bool,
-    /// Seed a new run with the evaluations in another result file (ours or the Python
-    /// dmosopt's; parameter names must match the space): they count toward the initial design.
-    #[arg(long, value_name = "FILE")]
-    pub initial_data: Option<PathBuf>,
-    /// `config` is a result file whose stored configuration is used (`dmosopt resume`).
-    #[arg(skip)]
-    pub config_in_result_file: bool,
-    #[command(flatten)]
-    pub overrides: OverrideArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
     /// The result file to continue.
     pub file: PathBuf,
-    /// Concurrent evaluations without MPI (default: the number of cores).
-    #[arg(short, long, value_name = "N")]
-    pub workers: Option<usize>,
-    /// Threads for surrogate training and prediction.
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
-    /// MPI runs: consecutive worker ranks that evaluate one candidate together.
-    #[arg(long, value_name = "K")]
-    pub ranks_per_worker: Option<usize>,
-    /// Stop handing out candidates before this time (as for `run`).
-    #[arg(long, value_name = "WHEN")]
-    pub deadline: Option<String>,
-    /// Seconds before the deadline from which no new candidate is handed out.
-    #[arg(long, value_name = "SECONDS", default_value_t = crate::deadline::DEFAULT_MARGIN_SECONDS)]
-    pub deadline_margin: f64,
+    #[command(flatten)]
+    pub execution: ExecutionArgs,
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }
@@ -176,12 +170,8 @@ impl ResumeArgs {
         RunArgs {
             output: Some(self.file.clone()),
             config: self.file,
-            workers: self.workers,
             seed: None,
-            threads: self.threads,
-            ranks_per_worker: self.ranks_per_worker,
-            deadline: self.deadline,
-            deadline_margin: self.deadline_margin,
+            execution: self.execution,
             resume: true,
             initial_data: None,
             config_in_result_file: true,

@@ -17,6 +17,11 @@ use rand_chacha::ChaCha8Rng;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
 
+/// The tests here run one at a time: HDF5 opens files without close-on-exec, so a `dmosopt`
+/// started by one test while the other has a result file open would inherit (and keep
+/// locked) that file.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const CONFIG: &str = r#"
 [problem]
 id = "delay"
@@ -74,6 +79,7 @@ fn evaluations(path: &Path) -> BTreeMap<u64, Vec<f64>> {
 
 #[test]
 fn killed_runs_resume_to_the_uninterrupted_result() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.toml"), CONFIG).unwrap();
@@ -146,6 +152,7 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
 
 #[test]
 fn resume_file_continues_with_the_stored_config_and_mismatches_are_listed() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("c.toml"), CONFIG).unwrap();
     let short = run(

@@ -22,6 +22,7 @@ use std::sync::Arc;
 pub(super) fn run(args: &RunArgs, cluster: &Cluster) -> anyhow::Result<()> {
     // Every rank reads the same config, so every rank computes the same layout.
     let ranks_per_worker = args
+        .execution
         .ranks_per_worker
         .or_else(|| load_config(args).ok().map(|c| c.evaluator.ranks_per_worker))
         .unwrap_or(1);
@@ -50,7 +51,7 @@ fn setup_controller(
     let deadline = deadline(args)?;
     check_evaluable(&config, &args.config)?;
     set_threads(args)?;
-    if args.workers.is_some() {
+    if args.execution.workers.is_some() {
         tracing::warn!("--workers is ignored in an MPI run: every rank but rank 0 is a worker");
     }
     if !args.resume {

@@ -37,7 +37,7 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
     let config = load_config(args)?;
     let deadline = deadline(args)?;
     let evaluator = evaluator(&config, &args.config)?;
-    let workers = args.workers.unwrap_or_else(default_workers);
+    let workers = args.execution.workers.unwrap_or_else(default_workers);
     if workers == 0 {
         return Err(UsageError("--workers must be at least 1".into()).into());
     }
@@ -95,7 +95,7 @@ fn run_locally(args: &RunArgs) -> anyhow::Result<()> {
 /// samples took 59 s with 2 threads on a busy 2-core machine and 3.9 s with 1; on an idle
 /// machine 2 threads gain about 1.5×. So more threads are an explicit choice.
 pub(super) fn set_threads(args: &RunArgs) -> anyhow::Result<()> {
-    let threads = args.threads.unwrap_or(1);
+    let threads = args.execution.threads.unwrap_or(1);
     if threads == 0 {
         return Err(UsageError("--threads must be at least 1".into()).into());
     }
@@ -105,7 +105,8 @@ pub(super) fn set_threads(args: &RunArgs) -> anyhow::Result<()> {
 
 /// `--ranks-per-worker`, else `evaluator.ranks_per_worker`.
 pub(super) fn ranks_per_worker(args: &RunArgs, config: &RunConfig) -> usize {
-    args.ranks_per_worker
+    args.execution
+        .ranks_per_worker
         .unwrap_or(config.evaluator.ranks_per_worker)
 }
 
@@ -140,8 +141,8 @@ pub(super) fn load_config(args: &RunArgs) -> anyhow::Result<RunConfig> {
 pub(super) fn deadline(args: &RunArgs) -> anyhow::Result<Option<Deadline>> {
     let slurm = std::env::var(crate::deadline::SLURM_END_TIME_VARIABLE).ok();
     Deadline::resolve(
-        args.deadline.as_deref(),
-        args.deadline_margin,
+        args.execution.deadline.as_deref(),
+        args.execution.deadline_margin,
         slurm.as_deref(),
         SystemTime::now(),
     )
