@@ -195,30 +195,33 @@ pub struct FrontArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = FrontFormat::Table)]
     pub format: FrontFormat,
-    /// Include infeasible and failed evaluations (non-dominated by constrained domination).
+    /// Include infeasible evaluations: the front by objectives alone, constraints ignored.
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub run: RunSelection,
+    /// Sort the front by this parameter, objective or constraint (default: first objective).
+    #[arg(long, value_name = "NAME")]
+    pub sort_by: Option<String>,
+}
+
+/// Which run of a result file to read (shared by `front`, `inspect` and `plot`).
+#[derive(Debug, Args)]
+pub struct RunSelection {
     /// Which optimization in the file (its HDF5 group); needed when the file holds several.
     #[arg(long, value_name = "ID")]
     pub opt_id: Option<String>,
     /// Which problem id within the optimization (default: the first).
     #[arg(long, value_name = "N")]
     pub problem: Option<i32>,
-    /// Sort the front by this parameter, objective or constraint (default: first objective).
-    #[arg(long, value_name = "NAME")]
-    pub sort_by: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// A result file written by dmosopt (or the Python dmosopt).
     pub file: PathBuf,
-    /// Which optimization in the file (its HDF5 group); needed when the file holds several.
-    #[arg(long, value_name = "ID")]
-    pub opt_id: Option<String>,
-    /// Which problem id within the optimization (default: the first).
-    #[arg(long, value_name = "N")]
-    pub problem: Option<i32>,
+    #[command(flatten)]
+    pub run: RunSelection,
 }
 
 #[derive(Debug, Args)]
@@ -231,12 +234,8 @@ pub struct PlotArgs {
     /// Include infeasible evaluations: the front by objectives alone, constraints ignored.
     #[arg(long)]
     pub all: bool,
-    /// Which optimization in the file (its HDF5 group); needed when the file holds several.
-    #[arg(long, value_name = "ID")]
-    pub opt_id: Option<String>,
-    /// Which problem id within the optimization (default: the first).
-    #[arg(long, value_name = "N")]
-    pub problem: Option<i32>,
+    #[command(flatten)]
+    pub run: RunSelection,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use crate::store::StoredRun;
 use anyhow::Context;
 
 pub fn front(args: &FrontArgs) -> anyhow::Result<()> {
-    let run = read_run(&args.file, args.opt_id.as_deref(), args.problem)
+    let run = read_run(&args.file, args.run.opt_id.as_deref(), args.run.problem)
         .with_context(|| format!("cannot read results from {}", args.file.display()))?;
     let selection = if args.all {
         FrontSelection::All

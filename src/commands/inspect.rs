@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 pub fn inspect(args: &InspectArgs) -> anyhow::Result<()> {
-    let run = read_run(&args.file, args.opt_id.as_deref(), args.problem)
+    let run = read_run(&args.file, args.run.opt_id.as_deref(), args.run.problem)
         .with_context(|| format!("cannot read results from {}", args.file.display()))?;
     print!("{}", summary(&run));
     Ok(())

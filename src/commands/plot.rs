@@ -10,7 +10,7 @@ use anyhow::Context;
 
 pub fn plot(args: &PlotArgs) -> anyhow::Result<()> {
     let format = ImageFormat::from_path(&args.output).map_err(|e| UsageError(e.to_string()))?;
-    let run = read_run(&args.file, args.opt_id.as_deref(), args.problem)
+    let run = read_run(&args.file, args.run.opt_id.as_deref(), args.run.problem)
         .with_context(|| format!("cannot read results from {}", args.file.display()))?;
     load_font()?;
     let selection = if args.all {

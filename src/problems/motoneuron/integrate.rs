@@ -162,22 +162,10 @@ impl<'cell> Integrator<'cell> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::problems::motoneuron::model::Parameters;
+    use crate::problems::motoneuron::model::tests as model_tests;
 
     fn passive(g_pas: f64, cm_ratio: f64, gc: f64) -> Cell {
-        Cell::new(Parameters {
-            gc,
-            soma_gmax_na: 0.0,
-            soma_gmax_k: 0.0,
-            soma_gmax_kca: 0.0,
-            soma_gmax_can: 0.0,
-            soma_g_pas: g_pas,
-            dend_gmax_cal: 0.0,
-            dend_gmax_can: 0.0,
-            dend_gmax_kca: 0.0,
-            dend_g_pas: g_pas,
-            cm_ratio,
-        })
+        Cell::new(model_tests::passive(g_pas, cm_ratio, gc))
     }
 
     #[test]

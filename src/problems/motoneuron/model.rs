@@ -424,7 +424,7 @@ impl Cell {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     pub(crate) fn passive(g_pas: f64, cm_ratio: f64, gc: f64) -> Parameters {
