@@ -4,6 +4,7 @@
 
 use crate::problems::Builtin;
 use crate::sampling::SamplingMethod;
+use crate::surrogate::torch::constraint_targets::ConstraintTarget;
 use crate::surrogate::torch::networks::Activation;
 use crate::surrogate::torch::targets::Normalization;
 use crate::surrogate::DeviceChoice;
@@ -181,6 +182,8 @@ pub struct NeuralSection {
     /// `"c+o"` (objectives and constraint satisfaction) or `"o"`.
     pub mode: Option<String>,
     pub normalization: Option<Normalization>,
+    /// What the constraint heads learn: `auto`, `label` or `value`.
+    pub constraint_target: Option<ConstraintTarget>,
     /// Ensemble: the members' body (`mlp` or `resnet`).
     pub member: Option<MemberKind>,
     /// Ensemble: number of members.

@@ -121,6 +121,9 @@ pub fn resolve_neural(
     if let Some(normalization) = section.normalization {
         config.normalization = normalization;
     }
+    if let Some(target) = section.constraint_target {
+        config.constraint_target = target;
+    }
     let training = &mut config.training;
     if let Some(rate) = section.learning_rate {
         training.learning_rate = rate;
@@ -174,6 +177,7 @@ fn section_of(config: &JointConfig) -> NeuralSection {
         device: Some(config.device),
         mode: Some(config.mode.as_str().to_string()),
         normalization: Some(config.normalization),
+        constraint_target: Some(config.constraint_target),
         learning_rate: Some(t.learning_rate),
         batch_size: Some(t.batch_size),
         epochs: t.epochs,

@@ -7,11 +7,19 @@
 //!   joint neural surrogates) gets every row with finite objectives.
 //! - The MOEA starts from the best evaluated points (constrained non-dominated sorting on true
 //!   values), scored by the surrogate so that parents and offspring are compared on the same
-//!   footing. Predicted feasibility `p` turns into a violation `Σ max(0, ½ − p)`.
-//! - Selection: among the final population's distinct, not yet evaluated points (after integer
-//!   rounding), first a greedy batch by predicted hypervolume gain over the evaluated feasible
-//!   front (2–3 objectives with a reference point: the batch that the model expects to grow
-//!   the front most), then the rest by (predicted rank, −crowding distance); if too few remain,
+//!   footing. Predicted feasibility turns into a violation: `Σ max(0, −s)` over the
+//!   constraints' predicted scores `s` (logits or normalized values, positive when satisfied;
+//!   it keeps ranking points far from the feasible region), else `Σ max(0, ½ − p)` over
+//!   predicted probabilities.
+//! - With a model of feasibility, a second MOEA run on the objectives alone (same start) adds
+//!   candidates: constrained domination alone collapses the population onto the region already
+//!   predicted feasible and never proposes a disconnected feasible region (C2-DTLZ2's caps).
+//! - Selection: among the final populations' distinct, not yet evaluated points (after integer
+//!   rounding), first a greedy batch by *expected* hypervolume gain — predicted gain over the
+//!   evaluated feasible front times the predicted probability that every constraint holds
+//!   (probability of feasibility × improvement, as in constrained Bayesian optimization;
+//!   2–3 objectives with a reference point: the batch that the model expects to grow the front
+//!   most) — then the rest by (predicted rank, −crowding distance); if too few remain,
 //!   distinct mutated copies of the best ones fill the batch.
 
 use super::{moea_values, StrategyConfig};
@@ -29,6 +37,9 @@ use std::time::Instant;
 
 /// Two normalized points closer than this in every coordinate are the same point.
 const DUPLICATE_TOLERANCE: f64 = 1e-9;
+
+/// Candidates less likely than this to be feasible are not chosen for hypervolume gain.
+const MIN_FEASIBLE_PROBABILITY: f64 = 0.05;
 
 /// New points (normalized, with predicted objectives) and where the time went.
 pub struct Proposal {
@@ -74,16 +85,14 @@ pub fn propose<'a>(
 
     let search_start = Instant::now();
     let initial = initial_population(space, model.as_ref(), config, records.clone(), rng)?;
-    let mut moea = Nsga2::new(config.nsga2.clone(), space.dim(), initial);
-    for _ in 0..config.num_generations {
-        let offspring: Vec<Vec<f64>> = moea
-            .ask(rng)
-            .into_iter()
-            .map(|unit| space.snap(&unit))
-            .collect();
-        let prediction = model.predict(&offspring)?;
-        let violation = predicted_violation(&prediction);
-        moea.tell(offspring, prediction.mean, violation);
+    let constrained = search(space, model.as_ref(), config, initial.clone(), true, rng)?;
+    let mut final_population = score(model.as_ref(), constrained.x)?;
+    if schema.n_constraints() > 0 && trainer.models_feasibility() {
+        // Constrained domination collapses the population onto the region already predicted
+        // feasible; a search on the objectives alone keeps candidates elsewhere on the front,
+        // which the selection weighs by their predicted probability of being feasible.
+        let free = search(space, model.as_ref(), config, initial, false, rng)?;
+        final_population.append(score(model.as_ref(), free.x)?);
     }
     let feasible_objectives: Vec<Vec<f64>> = records
         .filter(|r| r.is_feasible())
@@ -91,7 +100,7 @@ pub fn propose<'a>(
         .collect();
     let selected = select_new(
         space,
-        moea.population(),
+        &final_population,
         &evaluated,
         &feasible_objectives,
         n_new,
@@ -135,15 +144,86 @@ pub fn training_data<'a>(
     }
 }
 
-/// Violation implied by predicted constraint probabilities (zero without a feasibility model).
+/// Violation implied by the predicted constraint scores `s` (`Σ max(0, −s)`), else by the
+/// predicted probabilities `p` (`Σ max(0, ½ − p)`); zero without a feasibility model.
 fn predicted_violation(prediction: &Prediction) -> Vec<f64> {
-    match &prediction.feasibility {
-        Some(probabilities) => probabilities
-            .iter()
-            .map(|row| row.iter().map(|p| (0.5 - p).max(0.0)).sum())
-            .collect(),
-        None => vec![0.0; prediction.mean.len()],
+    let total = |rows: &Vec<Vec<f64>>, excess: fn(f64) -> f64| {
+        rows.iter()
+            .map(|row| row.iter().map(|&v| excess(v).max(0.0)).sum())
+            .collect()
+    };
+    match (&prediction.constraint_scores, &prediction.feasibility) {
+        (Some(scores), _) => total(scores, |s| -s),
+        (None, Some(probabilities)) => total(probabilities, |p| 0.5 - p),
+        (None, None) => vec![0.0; prediction.mean.len()],
     }
+}
+
+/// NSGA-II on the surrogate for `config.num_generations` generations from `initial`; with
+/// `constrained` false the predicted violation is ignored (objectives only).
+fn search(
+    space: &ParameterSpace,
+    model: &dyn Model,
+    config: &StrategyConfig,
+    initial: Population,
+    constrained: bool,
+    rng: &mut ChaCha8Rng,
+) -> Result<Population, SurrogateError> {
+    let mut initial = initial;
+    if !constrained {
+        initial.violation = vec![0.0; initial.len()];
+    }
+    let mut moea = Nsga2::new(config.nsga2.clone(), space.dim(), initial);
+    for _ in 0..config.num_generations {
+        let offspring: Vec<Vec<f64>> = moea
+            .ask(rng)
+            .into_iter()
+            .map(|unit| space.snap(&unit))
+            .collect();
+        let prediction = model.predict(&offspring)?;
+        let violation = if constrained {
+            predicted_violation(&prediction)
+        } else {
+            vec![0.0; offspring.len()]
+        };
+        moea.tell(offspring, prediction.mean, violation);
+    }
+    Ok(moea.population().clone())
+}
+
+/// Points with the model's predicted objectives, violation and probability of feasibility.
+struct Scored {
+    population: Population,
+    /// Predicted probability that every constraint holds (1 without a feasibility model).
+    feasible_probability: Vec<f64>,
+}
+
+impl Scored {
+    fn append(&mut self, other: Scored) {
+        self.population.x.extend(other.population.x);
+        self.population
+            .objectives
+            .extend(other.population.objectives);
+        self.population.violation.extend(other.population.violation);
+        self.feasible_probability.extend(other.feasible_probability);
+    }
+}
+
+fn score(model: &dyn Model, x: Vec<Vec<f64>>) -> Result<Scored, SurrogateError> {
+    let prediction = model.predict(&x)?;
+    let violation = predicted_violation(&prediction);
+    let feasible_probability = match &prediction.feasibility {
+        Some(rows) => rows.iter().map(|row| row.iter().product()).collect(),
+        None => vec![1.0; x.len()],
+    };
+    Ok(Scored {
+        population: Population {
+            x,
+            objectives: prediction.mean,
+            violation,
+        },
+        feasible_probability,
+    })
 }
 
 /// The best evaluated points (true values) re-scored by the model, topped up with random
@@ -190,17 +270,19 @@ fn is_duplicate(point: &[f64], others: &[Vec<f64>]) -> bool {
 }
 
 /// `n_new` distinct, not yet evaluated points from the final population: first greedily by
-/// predicted hypervolume gain over the evaluated feasible front (2 and 3 objectives, where the
-/// exact hypervolume is cheap), then by (rank, −crowding distance).
+/// expected hypervolume gain (predicted gain over the evaluated feasible front times the
+/// predicted probability of feasibility; 2 and 3 objectives, where the exact hypervolume is
+/// cheap), then by (rank, −crowding distance) under the predicted violation.
 fn select_new(
     space: &ParameterSpace,
-    population: &Population,
+    scored: &Scored,
     evaluated: &[Vec<f64>],
     feasible_objectives: &[Vec<f64>],
     n_new: usize,
     config: &StrategyConfig,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Vec<f64>> {
+    let population = &scored.population;
     let (rank, crowding) = rank_and_crowding(&population.objectives, &population.violation);
     let mut order: Vec<usize> = (0..population.len()).collect();
     order.sort_by(|&a, &b| {
@@ -220,18 +302,22 @@ fn select_new(
             candidates.push((i, point));
         }
     }
-    let feasible_candidates: Vec<usize> = (0..candidates.len())
-        .filter(|&c| population.violation[candidates[c].0] <= 0.0)
+    let plausible: Vec<usize> = (0..candidates.len())
+        .filter(|&c| scored.feasible_probability[candidates[c].0] >= MIN_FEASIBLE_PROBABILITY)
         .collect();
-    let predicted: Vec<Vec<f64>> = feasible_candidates
+    let predicted: Vec<Vec<f64>> = plausible
         .iter()
         .map(|&c| population.objectives[candidates[c].0].clone())
         .collect();
+    let weights: Vec<f64> = plausible
+        .iter()
+        .map(|&c| scored.feasible_probability[candidates[c].0])
+        .collect();
     let mut chosen: Vec<usize> = match &config.reference_point {
         Some(reference) if (2..=3).contains(&reference.len()) => {
-            greedy_hypervolume(&predicted, feasible_objectives, reference, n_new)
+            greedy_hypervolume(&predicted, &weights, feasible_objectives, reference, n_new)
                 .into_iter()
-                .map(|k| feasible_candidates[k])
+                .map(|k| plausible[k])
                 .collect()
         }
         _ => Vec::new(),
@@ -265,12 +351,14 @@ fn select_new(
     selected
 }
 
-/// Greedy batch selection by predicted hypervolume gain: repeatedly take the candidate whose
-/// predicted objectives add the most hypervolume to the evaluated front plus the points taken
-/// so far (lazy greedy: gains only shrink as the set grows). Stops when no candidate adds
-/// anything; returns indices into `candidates`.
+/// Greedy batch selection by expected hypervolume gain: repeatedly take the candidate whose
+/// predicted objectives add the most hypervolume, times its `weight` (probability of
+/// feasibility), to the evaluated front plus the points taken so far (lazy greedy: gains only
+/// shrink as the set grows). Stops when no candidate adds anything; returns indices into
+/// `candidates`.
 fn greedy_hypervolume(
     candidates: &[Vec<f64>],
+    weights: &[f64],
     evaluated: &[Vec<f64>],
     reference: &[f64],
     n_new: usize,
@@ -288,7 +376,8 @@ fn greedy_hypervolume(
     };
     let mut upper: Vec<f64> = candidates
         .iter()
-        .map(|c| gain(&mut current, current_volume, c))
+        .zip(weights)
+        .map(|(c, w)| w * gain(&mut current, current_volume, c))
         .collect();
     let mut taken = vec![false; candidates.len()];
     let mut chosen = Vec::new();
@@ -300,7 +389,7 @@ fn greedy_hypervolume(
         if upper[best] <= 0.0 {
             break;
         }
-        let fresh = gain(&mut current, current_volume, &candidates[best]);
+        let fresh = weights[best] * gain(&mut current, current_volume, &candidates[best]);
         let runner_up = (0..candidates.len())
             .filter(|&i| !taken[i] && i != best)
             .map(|i| upper[i])
@@ -310,7 +399,7 @@ fn greedy_hypervolume(
             taken[best] = true;
             chosen.push(best);
             current.push(candidates[best].clone());
-            current_volume += fresh;
+            current_volume = hypervolume(&current, reference);
         }
     }
     chosen

@@ -54,6 +54,11 @@ pub struct Prediction {
     pub variance: Option<Vec<Vec<f64>>>,
     /// Predicted probability that each constraint is satisfied, when the model has them.
     pub feasibility: Option<Vec<Vec<f64>>>,
+    /// Predicted feasibility score of each constraint (positive: satisfied; the probability is
+    /// its logistic sigmoid), when the model has them. Unlike the probability it keeps
+    /// growing with the distance from the feasible region, so the search ranks infeasible
+    /// candidates by it.
+    pub constraint_scores: Option<Vec<Vec<f64>>>,
 }
 
 /// Why a surrogate could not be trained or used.

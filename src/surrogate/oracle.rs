@@ -56,6 +56,7 @@ impl Model for OracleModel {
     fn predict(&self, x: &[Vec<f64>]) -> Result<Prediction, SurrogateError> {
         let mut mean = Vec::with_capacity(x.len());
         let mut feasibility = Vec::with_capacity(x.len());
+        let mut scores = Vec::with_capacity(x.len());
         for unit in x {
             let evaluation = self.problem.evaluate(&self.space().denormalize(unit));
             feasibility.push(
@@ -65,6 +66,7 @@ impl Model for OracleModel {
                     .map(|&c| if c > 0.0 { 1.0 } else { 0.0 })
                     .collect(),
             );
+            scores.push(evaluation.constraints);
             mean.push(evaluation.objectives);
         }
         let has_constraints = self.problem.schema().n_constraints() > 0;
@@ -72,6 +74,7 @@ impl Model for OracleModel {
             mean,
             variance: None,
             feasibility: has_constraints.then_some(feasibility),
+            constraint_scores: has_constraints.then_some(scores),
         })
     }
 

@@ -6,7 +6,8 @@
 //! resample of the data per member). The number of epochs is chosen once, by the members'
 //! cross-validation on all rows (or fixed), and used by every member. Predictions: the mean
 //! of the members' objective means, their variance across members (the ensemble's epistemic
-//! spread, in the objectives' units), the mean of the members' constraint probabilities, and
+//! spread, in the objectives' units), the mean of the members' constraint probabilities and
+//! feasibility scores, and
 //! the mean of their input gradients.
 
 use rand::{Rng, SeedableRng};
@@ -109,23 +110,28 @@ impl Model for EnsembleModel {
             return Ok(Prediction::default());
         }
         let mut objectives = Vec::with_capacity(self.members.len());
+        let mut scores = Vec::with_capacity(self.members.len());
         let mut probabilities = Vec::with_capacity(self.members.len());
         for member in &self.members {
-            let (o, p) = member.predict_tensors(x)?;
+            let (o, s) = member.predict_tensors(x)?;
             objectives.push(o);
-            probabilities.push(p);
+            probabilities.push(s.f_sigmoid().context("constraint probabilities")?);
+            scores.push(s);
         }
         let (mean, variance) = mean_and_variance(objectives)?;
-        let feasibility = if self.members.iter().any(JointModel::models_constraints) {
-            let (p, _) = mean_and_variance(probabilities)?;
-            Some(tensor_to_rows(&p)?)
-        } else {
-            None
-        };
+        let (feasibility, constraint_scores) =
+            if self.members.iter().any(JointModel::models_constraints) {
+                let (p, _) = mean_and_variance(probabilities)?;
+                let (s, _) = mean_and_variance(scores)?;
+                (Some(tensor_to_rows(&p)?), Some(tensor_to_rows(&s)?))
+            } else {
+                (None, None)
+            };
         Ok(Prediction {
             mean: tensor_to_rows(&mean)?,
             variance: Some(tensor_to_rows(&variance)?),
             feasibility,
+            constraint_scores,
         })
     }
 

@@ -1281,6 +1281,7 @@ impl Model for GpModel {
             mean,
             variance: Some(variance),
             feasibility: None,
+            constraint_scores: None,
         })
     }
 

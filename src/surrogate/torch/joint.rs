@@ -1,7 +1,9 @@
 //! Joint neural surrogate `f: R^n → R^(q+k)` (Gressmann et al. 2026): one network predicts
 //! the `q` objectives (linear heads, MSE on normalized targets, see [`super::targets`]) and,
-//! in mode `c+o`, the probability that each of the `k` constraints is satisfied (sigmoid
-//! heads, binary cross-entropy on `1[c > 0]`); the loss is the sum of both.
+//! in mode `c+o`, whether each of the `k` constraints is satisfied: the paper's sigmoid heads
+//! with binary cross-entropy on `1[c > 0]`, or — for constraints with real values, by default
+//! — a regression on the normalized value (see [`super::constraint_targets`]); the loss is
+//! the sum of both.
 //!
 //! Unlike the GP baseline it is trained on every row with finite objectives, infeasible ones
 //! included ([`Trainer::models_feasibility`] is true in mode `c+o`). In mode `o` only the
@@ -15,6 +17,7 @@
 
 use tch::{nn, Device, Kind, Tensor};
 
+use super::constraint_targets::{ConstraintTarget, ConstraintTargets};
 use super::networks::{Architecture, Network};
 use super::targets::{Normalization, Targets};
 use super::training::{select_epochs, train, with_seed, Dataset, NetworkSpec, TrainingConfig};
@@ -60,6 +63,7 @@ pub struct JointConfig {
     pub device: DeviceChoice,
     pub mode: JointMode,
     pub normalization: Normalization,
+    pub constraint_target: ConstraintTarget,
     pub architecture: Architecture,
     pub training: TrainingConfig,
 }
@@ -71,6 +75,7 @@ impl JointConfig {
             device: DeviceChoice::Cpu,
             mode: JointMode::default(),
             normalization: Normalization::default(),
+            constraint_target: ConstraintTarget::default(),
             architecture,
             training: TrainingConfig::default(),
         }
@@ -93,6 +98,7 @@ impl JointTrainer {
 pub(super) struct Prepared {
     pub dataset: Dataset,
     pub targets: Targets,
+    pub constraint_targets: ConstraintTargets,
     pub inputs: i64,
     pub objectives: i64,
     pub constraints: i64,
@@ -171,27 +177,34 @@ pub(super) fn prepare(
         .iter()
         .flat_map(|r| targets.forward(r))
         .collect();
-    let labels: Vec<f64> = if k == 0 {
-        Vec::new()
+    let constraint_targets = if k == 0 {
+        ConstraintTargets::default()
     } else {
-        data.constraints
-            .iter()
-            .flatten()
-            .map(|&c| if c > 0.0 { 1.0 } else { 0.0 })
-            .collect()
+        ConstraintTargets::fit(&data.constraints, k, config.constraint_target)
     };
     let labels = if k == 0 {
         Tensor::f_zeros([rows as i64, 0], (Kind::Float, device)).context("empty labels")?
     } else {
+        let labels: Vec<f64> = data
+            .constraints
+            .iter()
+            .flat_map(|row| constraint_targets.forward(row))
+            .collect();
         float_tensor(labels, k, device)?
     };
+    let value_mask = Tensor::f_from_slice(&constraint_targets.value_mask())
+        .and_then(|t| t.f_to_kind(Kind::Float))
+        .and_then(|t| t.f_to(device))
+        .context("uploading the constraint head mask")?;
     Ok(Prepared {
         dataset: Dataset {
             x: float_tensor(data.x.iter().flatten().copied().collect(), n, device)?,
             objectives: float_tensor(normalized, q, device)?,
             labels,
+            value_mask,
         },
         targets,
+        constraint_targets,
         inputs: n as i64,
         objectives: q as i64,
         constraints: k as i64,
@@ -233,6 +246,7 @@ pub(super) fn fit_final(
         _store: fitted.store,
         network: fitted.network,
         targets: prepared.targets.clone(),
+        score_gain: score_gain(&prepared.constraint_targets, prepared.device)?,
         objectives: prepared.objectives,
         constraints: prepared.constraints,
         inputs: prepared.inputs,
@@ -266,11 +280,20 @@ pub struct JointModel {
     _store: nn::VarStore,
     network: Network,
     targets: Targets,
+    /// `[k]`: constraint head output → feasibility score.
+    score_gain: Tensor,
     objectives: i64,
     constraints: i64,
     inputs: i64,
     device: Device,
     epochs: usize,
+}
+
+fn score_gain(targets: &ConstraintTargets, device: Device) -> Result<Tensor, SurrogateError> {
+    Tensor::f_from_slice(&targets.score_gain())
+        .and_then(|t| t.f_to_kind(Kind::Float))
+        .and_then(|t| t.f_to(device))
+        .context("uploading constraint score gains")
 }
 
 impl JointModel {
@@ -283,18 +306,19 @@ impl JointModel {
         )
     }
 
-    /// De-normalized objectives `[rows, q]` and constraint probabilities `[rows, k]`.
+    /// De-normalized objectives `[rows, q]` and constraint feasibility scores `[rows, k]`
+    /// (probabilities are their sigmoid).
     pub(super) fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor), SurrogateError> {
         let output = self.network.forward(x, false)?;
         let objectives = output
             .f_narrow(1, 0, self.objectives)
             .context("splitting objective outputs")?;
         let objectives = self.targets.inverse(&objectives, self.device)?;
-        let probabilities = output
+        let scores = output
             .f_narrow(1, self.objectives, self.constraints)
-            .and_then(|t| t.f_sigmoid())
-            .context("constraint probabilities")?;
-        Ok((objectives, probabilities))
+            .and_then(|t| t.f_mul(&self.score_gain))
+            .context("constraint scores")?;
+        Ok((objectives, scores))
     }
 
     pub(super) fn predict_tensors(
@@ -356,15 +380,21 @@ impl Model for JointModel {
         if x.is_empty() {
             return Ok(Prediction::default());
         }
-        let (objectives, probabilities) = self.predict_tensors(x)?;
+        let (objectives, scores) = self.predict_tensors(x)?;
+        let (feasibility, constraint_scores) = if self.models_constraints() {
+            let probabilities = scores.f_sigmoid().context("constraint probabilities")?;
+            (
+                Some(tensor_to_rows(&probabilities)?),
+                Some(tensor_to_rows(&scores)?),
+            )
+        } else {
+            (None, None)
+        };
         Ok(Prediction {
             mean: tensor_to_rows(&objectives)?,
             variance: None,
-            feasibility: if self.models_constraints() {
-                Some(tensor_to_rows(&probabilities)?)
-            } else {
-                None
-            },
+            feasibility,
+            constraint_scores,
         })
     }
 

@@ -1,8 +1,9 @@
 //! Training loop of the joint neural surrogates and the choice of the number of epochs by
 //! k-fold cross-validation with early stopping (Gressmann et al. 2026).
 //!
-//! - Loss: MSE on the normalized objective targets plus binary cross-entropy of the
-//!   constraint logits against `1[c > 0]`, equal weights.
+//! - Loss: MSE on the normalized objective targets plus the mean constraint loss (binary
+//!   cross-entropy of a label head's logit against `1[c > 0]`, MSE of a value head against
+//!   its normalized value; see [`super::constraint_targets`]), equal weights.
 //! - Optimizer: Adam (learning rate [`TrainingConfig::learning_rate`], 1e-3 by default) from a
 //!   freshly initialized network; full batch when the data has at most
 //!   [`TrainingConfig::batch_size`] rows, else an epoch is a pass over shuffled, nearly equal
@@ -30,6 +31,7 @@ use rand_chacha::ChaCha8Rng;
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Reduction, Tensor};
 
+use super::constraint_targets::constraint_loss;
 use super::networks::{Architecture, Network};
 use super::TorchResultExt;
 use crate::surrogate::SurrogateError;
@@ -78,7 +80,11 @@ pub fn with_seed<T>(seed: u64, f: impl FnOnce() -> T) -> T {
 pub struct Dataset {
     pub x: Tensor,
     pub objectives: Tensor,
+    /// Constraint targets: labels `1[c > 0]` or normalized values (see
+    /// [`super::constraint_targets`]).
     pub labels: Tensor,
+    /// `[k]`: 1 where a constraint head regresses a value, 0 where it classifies.
+    pub value_mask: Tensor,
 }
 
 impl Dataset {
@@ -93,6 +99,7 @@ impl Dataset {
             x: pick(&self.x)?,
             objectives: pick(&self.objectives)?,
             labels: pick(&self.labels)?,
+            value_mask: self.value_mask.shallow_clone(),
         })
     }
 }
@@ -132,10 +139,10 @@ pub fn joint_loss(
         let logits = output
             .f_narrow(1, objectives, constraints)
             .context("splitting constraint outputs")?;
-        let bce = logits
-            .f_binary_cross_entropy_with_logits::<Tensor>(&data.labels, None, None, Reduction::Mean)
+        let constraint = constraint_loss(&logits, &data.labels, &data.value_mask)?
+            .f_mean(Kind::Float)
             .context("the constraint loss")?;
-        loss = loss.f_add(&bce).context("the joint loss")?;
+        loss = loss.f_add(&constraint).context("the joint loss")?;
     }
     Ok(loss)
 }
