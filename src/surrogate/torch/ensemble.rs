@@ -2,20 +2,22 @@
 //! and Scalable Predictive Uncertainty Estimation using Deep Ensembles", NeurIPS 2017).
 //!
 //! `members` networks of one architecture (`mlp` or `resnet`, see [`super::joint`]) differ in
-//! their initialization seed and, with `bootstrap`, in their training rows (a bootstrap
-//! resample of the data per member). The number of epochs is chosen once, by the members'
-//! cross-validation on all rows (or fixed), and used by every member. Predictions: the mean
-//! of the members' objective means, their variance across members (the ensemble's epistemic
-//! spread, in the objectives' units), the mean of the members' constraint probabilities and
-//! feasibility scores, and
-//! the mean of their input gradients.
+//! their initialization and, with `bootstrap`, in their training rows: member `m` weights row
+//! `i` by the number of times `i` is drawn in `N` draws with replacement (multinomial counts,
+//! drawn from the fit seed), which is training on a bootstrap resample. The number of epochs
+//! is chosen once, by cross-validation on all rows (or fixed), and used by every member. The
+//! members are stacked in one network ([`super::networks`]) and trained together in one run
+//! ([`super::training`]); a prediction is one forward pass of all members. Predictions: the
+//! mean of the members' objective means, their variance across members (the ensemble's
+//! epistemic spread, in the objectives' units), the mean of the members' constraint
+//! probabilities and feasibility scores, and the mean of their input gradients (one backward pass per objective).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use tch::{Kind, Tensor};
 
 use super::joint::{choose_epochs, fit_final, gradient_rows, prepare, JointConfig, JointModel};
-use super::training::with_seed;
+use super::training::{with_seed, MemberRows};
 use super::{tensor_to_rows, TorchResultExt};
 use crate::surrogate::{Model, Prediction, SurrogateError, Trainer, TrainingData};
 
@@ -58,39 +60,40 @@ impl Trainer for EnsembleTrainer {
         let member = &self.config.member;
         let prepared = prepare(member, data)?;
         let rows = prepared.dataset.rows();
+        let members = self.config.members as i64;
         let epochs = with_seed(seed, || choose_epochs(member, &prepared, seed))?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut members = Vec::with_capacity(self.config.members);
-        for _ in 0..self.config.members {
-            let member_seed: u64 = rng.random();
-            let resample: Option<Vec<i64>> = self
-                .config
-                .bootstrap
-                .then(|| (0..rows).map(|_| rng.random_range(0..rows)).collect());
-            let model = with_seed(member_seed, || match &resample {
-                None => fit_final(member, &prepared, &prepared.dataset, epochs),
-                Some(index) => {
-                    let index = Tensor::f_from_slice(index)
-                        .and_then(|t| t.f_to(prepared.device))
-                        .context("bootstrap indices")?;
-                    let dataset = prepared.dataset.select(&index)?;
-                    fit_final(member, &prepared, &dataset, epochs)
+        let training_seed: u64 = rng.random();
+        let member_rows = if self.config.bootstrap {
+            let mut counts = vec![0f32; (members * rows) as usize];
+            for m in 0..members {
+                for _ in 0..rows {
+                    counts[(m * rows + rng.random_range(0..rows)) as usize] += 1.0;
                 }
-            })?;
-            members.push(model);
-        }
-        Ok(Box::new(EnsembleModel { members, epochs }))
+            }
+            let weights = Tensor::f_from_slice(&counts)
+                .and_then(|t| t.f_view([members, rows]))
+                .and_then(|t| t.f_to(prepared.device))
+                .context("bootstrap counts")?;
+            MemberRows::weighted(weights)?
+        } else {
+            MemberRows::all(members, rows)
+        };
+        let model = with_seed(training_seed, || {
+            fit_final(member, &prepared, &member_rows, epochs)
+        })?;
+        Ok(Box::new(EnsembleModel { model, epochs }))
     }
 }
 
-/// The trained members.
+/// The trained members, stacked in one [`JointModel`].
 pub struct EnsembleModel {
-    members: Vec<JointModel>,
+    model: JointModel,
     epochs: usize,
 }
 
-fn mean_and_variance(values: Vec<Tensor>) -> Result<(Tensor, Tensor), SurrogateError> {
-    let stacked = Tensor::f_stack(&values, 0).context("stacking member predictions")?;
+/// Mean and (population) variance over the member dimension 0.
+fn mean_and_variance(stacked: &Tensor) -> Result<(Tensor, Tensor), SurrogateError> {
     let mean = stacked
         .f_mean_dim([0i64].as_slice(), false, Kind::Float)
         .context("ensemble mean")?;
@@ -102,31 +105,23 @@ fn mean_and_variance(values: Vec<Tensor>) -> Result<(Tensor, Tensor), SurrogateE
 
 impl Model for EnsembleModel {
     fn n_objectives(&self) -> usize {
-        self.members.first().map_or(0, |m| m.n_objectives())
+        self.model.n_objectives()
     }
 
     fn predict(&self, x: &[Vec<f64>]) -> Result<Prediction, SurrogateError> {
         if x.is_empty() {
             return Ok(Prediction::default());
         }
-        let mut objectives = Vec::with_capacity(self.members.len());
-        let mut scores = Vec::with_capacity(self.members.len());
-        let mut probabilities = Vec::with_capacity(self.members.len());
-        for member in &self.members {
-            let (o, s) = member.predict_tensors(x)?;
-            objectives.push(o);
-            probabilities.push(s.f_sigmoid().context("constraint probabilities")?);
-            scores.push(s);
-        }
-        let (mean, variance) = mean_and_variance(objectives)?;
-        let (feasibility, constraint_scores) =
-            if self.members.iter().any(JointModel::models_constraints) {
-                let (p, _) = mean_and_variance(probabilities)?;
-                let (s, _) = mean_and_variance(scores)?;
-                (Some(tensor_to_rows(&p)?), Some(tensor_to_rows(&s)?))
-            } else {
-                (None, None)
-            };
+        let (objectives, scores) = self.model.predict_tensors(x)?;
+        let (mean, variance) = mean_and_variance(&objectives)?;
+        let (feasibility, constraint_scores) = if self.model.models_constraints() {
+            let probabilities = scores.f_sigmoid().context("constraint probabilities")?;
+            let (p, _) = mean_and_variance(&probabilities)?;
+            let (s, _) = mean_and_variance(&scores)?;
+            (Some(tensor_to_rows(&p)?), Some(tensor_to_rows(&s)?))
+        } else {
+            (None, None)
+        };
         Ok(Prediction {
             mean: tensor_to_rows(&mean)?,
             variance: Some(tensor_to_rows(&variance)?),
@@ -139,13 +134,7 @@ impl Model for EnsembleModel {
         if x.is_empty() {
             return Ok(Vec::new());
         }
-        let gradients = self
-            .members
-            .iter()
-            .map(|member| member.gradient_tensor(x))
-            .collect::<Result<Vec<_>, _>>()?;
-        let (mean, _) = mean_and_variance(gradients)?;
-        gradient_rows(&mean, self.n_objectives())
+        gradient_rows(&self.model.gradient_tensor(x)?, self.n_objectives())
     }
 
     fn training_epochs(&self) -> Option<usize> {

@@ -11,16 +11,20 @@
 //! constraints-only mode is not offered: the MOEA needs predicted objectives.
 //!
 //! Bodies: [`super::networks`] (`mlp`, `resnet`). Training and the cross-validated choice of
-//! the number of epochs: [`super::training`]. The network computes in `f32` on the configured
-//! device; a fit is seeded and, on the CPU, deterministic. Prediction runs in evaluation mode
-//! without gradients; input gradients of the de-normalized objectives come from autograd.
+//! the number of epochs (the folds trained together as one stacked network): [`super::training`].
+//! The network computes in `f32` on the configured device; a fit is seeded and, on the CPU,
+//! deterministic. Prediction runs in evaluation mode without gradients; input gradients of
+//! the de-normalized objectives come from autograd. A [`JointModel`] may hold several stacked
+//! members (a deep ensemble, [`super::ensemble`]); a plain `mlp`/`resnet` holds one.
 
 use tch::{nn, Device, Kind, Tensor};
 
 use super::constraint_targets::{ConstraintTarget, ConstraintTargets};
 use super::networks::{Architecture, Network};
 use super::targets::{Normalization, Targets};
-use super::training::{select_epochs, train, with_seed, Dataset, NetworkSpec, TrainingConfig};
+use super::training::{
+    fit, select_epochs, with_seed, Dataset, MemberRows, NetworkSpec, TrainingConfig,
+};
 use super::{resolve_device, tensor_to_rows, validate_rows, TorchResultExt};
 use crate::surrogate::{DeviceChoice, Model, Prediction, SurrogateError, Trainer, TrainingData};
 
@@ -95,7 +99,7 @@ impl JointTrainer {
 }
 
 /// Training tensors and the fitted normalization.
-pub(super) struct Prepared {
+pub struct Prepared {
     pub dataset: Dataset,
     pub targets: Targets,
     pub constraint_targets: ConstraintTargets,
@@ -127,10 +131,7 @@ fn float_tensor(rows: Vec<f64>, width: usize, device: Device) -> Result<Tensor, 
 }
 
 /// Checks `data` and builds the training tensors.
-pub(super) fn prepare(
-    config: &JointConfig,
-    data: &TrainingData,
-) -> Result<Prepared, SurrogateError> {
+pub fn prepare(config: &JointConfig, data: &TrainingData) -> Result<Prepared, SurrogateError> {
     let rows = data.len();
     if rows == 0 {
         return Err(SurrogateError::NoData);
@@ -213,7 +214,7 @@ pub(super) fn prepare(
 }
 
 /// The number of epochs: fixed, or chosen by cross-validation (logged).
-pub(super) fn choose_epochs(
+pub fn choose_epochs(
     config: &JointConfig,
     prepared: &Prepared,
     seed: u64,
@@ -233,17 +234,19 @@ pub(super) fn choose_epochs(
     Ok(selection.epochs)
 }
 
-/// Trains the final network on `dataset` for `epochs` epochs.
-pub(super) fn fit_final(
+/// Trains the final network(s) for `epochs` epochs: one member per row of `rows` (one for a
+/// plain joint model, several for an ensemble), trained together.
+pub fn fit_final(
     config: &JointConfig,
     prepared: &Prepared,
-    dataset: &Dataset,
+    rows: &MemberRows,
     epochs: usize,
 ) -> Result<JointModel, SurrogateError> {
     let spec = prepared.spec(&config.architecture);
-    let fitted = train(&spec, &config.training, dataset, None, epochs, None)?;
+    let fitted = fit(&spec, &config.training, &prepared.dataset, rows, epochs)?;
     Ok(JointModel {
         _store: fitted.store,
+        members: fitted.network.members(),
         network: fitted.network,
         targets: prepared.targets.clone(),
         score_gain: score_gain(&prepared.constraint_targets, prepared.device)?,
@@ -269,16 +272,18 @@ impl Trainer for JointTrainer {
         with_seed(seed, || {
             let epochs = choose_epochs(&self.config, &prepared, seed)?;
             tch::manual_seed(seed.wrapping_add(1) as i64);
-            let model = fit_final(&self.config, &prepared, &prepared.dataset, epochs)?;
+            let rows = MemberRows::all(1, prepared.dataset.rows());
+            let model = fit_final(&self.config, &prepared, &rows, epochs)?;
             Ok(Box::new(model) as Box<dyn Model>)
         })
     }
 }
 
-/// A trained joint network.
+/// A trained joint network (`members` stacked networks; predictions average them).
 pub struct JointModel {
     _store: nn::VarStore,
     network: Network,
+    members: i64,
     targets: Targets,
     /// `[k]`: constraint head output → feasibility score.
     score_gain: Tensor,
@@ -306,16 +311,20 @@ impl JointModel {
         )
     }
 
-    /// De-normalized objectives `[rows, q]` and constraint feasibility scores `[rows, k]`
-    /// (probabilities are their sigmoid).
+    /// De-normalized objectives `[M, rows, q]` and constraint feasibility scores `[M, rows, k]`
+    /// (probabilities are their sigmoid) of the `M` members for points `[rows, n]`.
     pub(super) fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor), SurrogateError> {
-        let output = self.network.forward(x, false)?;
+        let shared = x
+            .f_unsqueeze(0)
+            .and_then(|t| t.f_expand([self.members, -1, -1], false))
+            .context("sharing points between members")?;
+        let output = self.network.forward(&shared, false)?;
         let objectives = output
-            .f_narrow(1, 0, self.objectives)
+            .f_narrow(-1, 0, self.objectives)
             .context("splitting objective outputs")?;
         let objectives = self.targets.inverse(&objectives, self.device)?;
         let scores = output
-            .f_narrow(1, self.objectives, self.constraints)
+            .f_narrow(-1, self.objectives, self.constraints)
             .and_then(|t| t.f_mul(&self.score_gain))
             .context("constraint scores")?;
         Ok((objectives, scores))
@@ -333,22 +342,28 @@ impl JointModel {
         self.constraints > 0
     }
 
+    /// The members' mean input gradient `[rows, q, n]` of each objective. Members are
+    /// independent, so one backward pass of an objective summed over members and rows gives
+    /// the sum of the members' gradients at every point; it is divided by `M`.
     pub(super) fn gradient_tensor(&self, x: &[Vec<f64>]) -> Result<Tensor, SurrogateError> {
+        let points = self
+            .upload(x)?
+            .f_set_requires_grad(true)
+            .context("tracking input gradients")?;
+        let (objectives, _) = self.forward(&points)?;
         let mut per_objective = Vec::with_capacity(self.objectives as usize);
         for j in 0..self.objectives {
-            let points = self
-                .upload(x)?
-                .f_set_requires_grad(true)
-                .context("tracking input gradients")?;
-            let (objectives, _) = self.forward(&points)?;
             let total = objectives
-                .f_select(1, j)
+                .f_select(-1, j)
                 .and_then(|t| t.f_sum(Kind::Float))
                 .context("summing an objective")?;
-            let gradient = Tensor::f_run_backward(&[total], &[&points], false, false)
+            let keep_graph = j + 1 < self.objectives;
+            let gradient = Tensor::f_run_backward(&[total], &[&points], keep_graph, false)
                 .context("input gradients")?
                 .pop()
-                .ok_or_else(|| SurrogateError::BadData("no input gradient".to_string()))?;
+                .ok_or_else(|| SurrogateError::BadData("no input gradient".to_string()))?
+                .f_div_scalar(self.members as f64)
+                .context("the members' mean gradient")?;
             per_objective.push(gradient);
         }
         Tensor::f_stack(&per_objective, 1).context("stacking gradients")
@@ -381,6 +396,11 @@ impl Model for JointModel {
             return Ok(Prediction::default());
         }
         let (objectives, scores) = self.predict_tensors(x)?;
+        let over_members = |t: &Tensor| {
+            t.f_mean_dim([0i64].as_slice(), false, Kind::Float)
+                .context("the members' mean")
+        };
+        let (objectives, scores) = (over_members(&objectives)?, over_members(&scores)?);
         let (feasibility, constraint_scores) = if self.models_constraints() {
             let probabilities = scores.f_sigmoid().context("constraint probabilities")?;
             (

@@ -1,6 +1,7 @@
 use super::*;
 use crate::surrogate::torch::ensemble::{EnsembleConfig, EnsembleTrainer};
 use crate::surrogate::torch::networks::Activation;
+use crate::surrogate::torch::training::Stacking;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
@@ -219,6 +220,26 @@ fn the_ensemble_reports_variance_and_objective_mode_no_feasibility() {
     assert!(prediction.feasibility.is_none());
     assert_eq!(prediction.mean.len(), 20);
     assert!(JointMode::parse("c").unwrap_err().contains("objectives"));
+}
+
+#[test]
+fn stacked_and_sequential_ensembles_fit_the_function_with_a_spread() {
+    let train = data(200, 12);
+    let test = data(100, 13);
+    for stacking in [Stacking::Stacked, Stacking::Sequential] {
+        let mut ensemble = small_ensemble("mlp");
+        ensemble.member.training.stacking = stacking;
+        let model = EnsembleTrainer::new(ensemble).fit(&train, 4).unwrap();
+        for column in 0..2 {
+            let error = relative_rmse(model.as_ref(), &test, column);
+            assert!(error < 0.2, "{stacking:?}: objective {column}: {error}");
+        }
+        let variance = model.predict(&test.x).unwrap().variance.unwrap();
+        assert!(
+            variance.iter().flatten().all(|v| *v > 0.0),
+            "{stacking:?}: members differ everywhere"
+        );
+    }
 }
 
 #[test]

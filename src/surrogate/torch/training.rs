@@ -1,22 +1,32 @@
 //! Training loop of the joint neural surrogates and the choice of the number of epochs by
 //! k-fold cross-validation with early stopping (Gressmann et al. 2026).
 //!
-//! - Loss: MSE on the normalized objective targets plus the mean constraint loss (binary
-//!   cross-entropy of a label head's logit against `1[c > 0]`, MSE of a value head against
-//!   its normalized value; see [`super::constraint_targets`]), equal weights.
-//! - Optimizer: Adam (learning rate [`TrainingConfig::learning_rate`], 1e-3 by default) from a
-//!   freshly initialized network; full batch when the data has at most
+//! - Members: one training run fits `M` independent networks at once, stacked in one
+//!   [`Network`] (see [`super::networks`]). Which rows member `m` trains on, and with what
+//!   weight, is a [`MemberRows`]: every row with weight 1 (a single network, `M = 1`), every
+//!   row with bootstrap counts as weights (ensemble members), or a subset of the rows per
+//!   member (cross-validation folds).
+//! - Loss of member `m`: the weighted mean over its rows of the per-row loss, MSE on the
+//!   normalized objective targets plus the constraint loss (binary cross-entropy of a label
+//!   head's logit against `1[c > 0]`, squared error of a value head against its normalized
+//!   value, see [`super::constraint_targets`]; each averaged over its columns, equal weights). The optimized loss is the
+//!   sum over members; Adam works element-wise, so each member trains as if it were alone.
+//! - Optimizer: Adam (learning rate [`TrainingConfig::learning_rate`], 1e-3 by default) from
+//!   freshly initialized networks; full batch when a member has at most
 //!   [`TrainingConfig::batch_size`] rows, else an epoch is a pass over shuffled, nearly equal
-//!   batches of at most that size.
+//!   batches of at most that size (the same shuffled positions for every member).
 //! - Epoch count: fixed ([`TrainingConfig::epochs`]) or selected by cross-validation: the rows
-//!   are dealt into `cv_folds` folds (a seeded shuffle); for each fold a fresh network trains on
-//!   the others for up to `max_epochs` epochs, the validation loss (evaluation mode) is taken
-//!   after every epoch, and training stops `patience` epochs after the best one. The count used
-//!   for the final model is the mean of the folds' best epochs (rounded, at least 1). The
-//!   folds run one after the other under a wall-clock budget (`cv_time_budget`): when it runs
-//!   out, the fold in progress counts with its best epoch so far and the remaining folds are
-//!   skipped. With fewer than `2 × cv_folds` rows there is no CV and `min(patience,
-//!   max_epochs)` epochs are used.
+//!   are dealt into `cv_folds` folds (a seeded shuffle), and one network per fold (`M =
+//!   cv_folds` members, trained together) learns on the other folds' rows for up to
+//!   `max_epochs` epochs. After every epoch each member's validation loss on its held-out
+//!   fold is taken (evaluation mode); a member stops counting `patience` epochs after its best
+//!   one, and training ends when every member has stopped, at `max_epochs`, or when the
+//!   wall-clock budget `cv_time_budget` runs out (each member then counts its best epoch so
+//!   far). The count used for the final model is the mean of the folds' best epochs (rounded,
+//!   at least 1). With fewer than `2 × cv_folds` rows there is no CV and `min(patience,
+//!   max_epochs)` epochs are used. [`Stacking::Sequential`] trains the folds (and ensemble
+//!   members) one after the other instead, as `M = 1` networks: the reference the stacked
+//!   training is benchmarked against, and a fallback when `M` networks do not fit in memory.
 //!
 //! Randomness (initialization, dropout, batch order) comes from libtorch's global generator,
 //! seeded with `tch::manual_seed`; [`with_seed`] holds a process-wide lock while a fit runs,
@@ -29,12 +39,22 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::nn::OptimizerConfig;
-use tch::{nn, Device, Kind, Reduction, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 use super::constraint_targets::constraint_loss;
-use super::networks::{Architecture, Network};
+use super::networks::{copy_member, Architecture, Network};
 use super::TorchResultExt;
 use crate::surrogate::SurrogateError;
+
+/// How several networks (CV folds, ensemble members) are trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stacking {
+    /// All together, stacked in one network.
+    #[default]
+    Stacked,
+    /// One after the other, as separate single networks.
+    Sequential,
+}
 
 /// Optimizer and epoch-selection settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +67,9 @@ pub struct TrainingConfig {
     pub cv_folds: usize,
     pub patience: usize,
     pub cv_time_budget: Duration,
+    /// Folds and members trained together (default) or one after the other; not a key of the
+    /// configuration file.
+    pub stacking: Stacking,
 }
 
 impl Default for TrainingConfig {
@@ -59,6 +82,7 @@ impl Default for TrainingConfig {
             cv_folds: 3,
             patience: 100,
             cv_time_budget: Duration::from_secs(120),
+            stacking: Stacking::Stacked,
         }
     }
 }
@@ -104,6 +128,141 @@ impl Dataset {
     }
 }
 
+/// The rows each of `M` members trains on: `T` positions per member, each a row of the
+/// dataset (`index`, `[M, T]`; `None`: position `t` is row `t` for every member, `T = N`)
+/// with a weight (`weights`, `[M, T]`; `None`: all ones).
+pub struct MemberRows {
+    members: i64,
+    length: i64,
+    index: Option<Tensor>,
+    weights: Option<Tensor>,
+}
+
+fn index_tensor(values: &[i64], device: Device) -> Result<Tensor, SurrogateError> {
+    Tensor::f_from_slice(values)
+        .and_then(|t| t.f_to(device))
+        .context("row indices")
+}
+
+impl MemberRows {
+    /// `members` members on all `rows` rows with weight 1.
+    pub fn all(members: i64, rows: i64) -> Self {
+        MemberRows {
+            members,
+            length: rows,
+            index: None,
+            weights: None,
+        }
+    }
+
+    /// Every member on every row, member `m` with the weights `weights[m]` (`[M, N]`, for
+    /// example bootstrap counts).
+    pub fn weighted(weights: Tensor) -> Result<Self, SurrogateError> {
+        let (members, length) = weights.size2().context("reading row weights")?;
+        Ok(MemberRows {
+            members,
+            length,
+            index: None,
+            weights: Some(weights.f_to_kind(Kind::Float).context("row weights")?),
+        })
+    }
+
+    /// Member `m` on the rows `subsets[m]` with weight 1; shorter subsets are padded with
+    /// weight-0 positions to the longest one.
+    pub fn subsets(subsets: &[Vec<i64>], device: Device) -> Result<Self, SurrogateError> {
+        let length = subsets.iter().map(Vec::len).max().unwrap_or(0);
+        let mut index = Vec::with_capacity(subsets.len() * length);
+        let mut weights = Vec::with_capacity(subsets.len() * length);
+        for subset in subsets {
+            let pad = subset.first().copied().unwrap_or(0);
+            for position in 0..length {
+                index.push(subset.get(position).copied().unwrap_or(pad));
+                weights.push(if position < subset.len() { 1f32 } else { 0.0 });
+            }
+        }
+        let shape = [subsets.len() as i64, length as i64];
+        let index = index_tensor(&index, device)?
+            .f_view(shape)
+            .context("row indices")?;
+        let weights = Tensor::f_from_slice(&weights)
+            .and_then(|t| t.f_view(shape))
+            .and_then(|t| t.f_to(device))
+            .context("row weights")?;
+        Ok(MemberRows {
+            members: shape[0],
+            length: shape[1],
+            index: Some(index),
+            weights: Some(weights),
+        })
+    }
+
+    pub fn members(&self) -> i64 {
+        self.members
+    }
+
+    /// Member `m` alone (`M = 1`).
+    pub fn member(&self, m: i64) -> Result<MemberRows, SurrogateError> {
+        let slice = |t: &Option<Tensor>| {
+            t.as_ref()
+                .map(|t| t.f_narrow(0, m, 1).context("one member's rows"))
+                .transpose()
+        };
+        Ok(MemberRows {
+            members: 1,
+            length: self.length,
+            index: slice(&self.index)?,
+            weights: slice(&self.weights)?,
+        })
+    }
+
+    /// The batch at `positions` (`None`: all positions) of every member.
+    fn batch(&self, data: &Dataset, positions: Option<&Tensor>) -> Result<Batch, SurrogateError> {
+        let pick = |t: &Tensor, dim: i64| match positions {
+            Some(p) => t.f_index_select(dim, p).context("selecting a batch"),
+            None => Ok(t.shallow_clone()),
+        };
+        let weights = self.weights.as_ref().map(|w| pick(w, 1)).transpose()?;
+        let gather = |t: &Tensor| -> Result<Tensor, SurrogateError> {
+            let width = t.size().get(1).copied().unwrap_or(0);
+            match &self.index {
+                None => {
+                    let rows = pick(t, 0)?;
+                    let count = rows.size().first().copied().unwrap_or(0);
+                    rows.f_unsqueeze(0)
+                        .and_then(|r| r.f_expand([self.members, count, width], false))
+                        .context("sharing a batch between members")
+                }
+                Some(index) => {
+                    let rows = pick(index, 1)?;
+                    let count = rows.size().get(1).copied().unwrap_or(0);
+                    rows.f_flatten(0, -1)
+                        .and_then(|flat| t.f_index_select(0, &flat))
+                        .and_then(|r| r.f_view([self.members, count, width]))
+                        .context("gathering the members' rows")
+                }
+            }
+        };
+        Ok(Batch {
+            x: gather(&data.x)?,
+            objectives: gather(&data.objectives)?,
+            labels: gather(&data.labels)?,
+            value_mask: data.value_mask.shallow_clone(),
+            weights,
+        })
+    }
+}
+
+/// One batch of every member: inputs `[M, B, n]`, targets `[M, B, q]` and `[M, B, k]`, row
+/// weights `[M, B]` (`None`: all ones).
+pub struct Batch {
+    x: Tensor,
+    objectives: Tensor,
+    labels: Tensor,
+    /// `[k]`: which constraint heads regress values (see [`Dataset::value_mask`]).
+    value_mask: Tensor,
+    weights: Option<Tensor>,
+}
+
 /// What a network is built from.
 pub struct NetworkSpec<'a> {
     pub architecture: &'a Architecture,
@@ -113,58 +272,131 @@ pub struct NetworkSpec<'a> {
     pub device: Device,
 }
 
-/// A trained network, the best validation epoch (when validated) and the epochs run.
+/// Trained networks (`M` members) and, when validated, each member's best epoch.
 pub struct Fitted {
     pub store: nn::VarStore,
     pub network: Network,
-    pub best_epoch: usize,
+    pub best_epochs: Vec<usize>,
 }
 
-/// The joint loss of `network` on `data` (training or evaluation mode).
-pub fn joint_loss(
+/// Each member's joint loss `[M]` on `batch` (training or evaluation mode): the weighted
+/// mean over its rows of the row's mean squared objective error plus its mean constraint
+/// binary cross-entropy.
+pub fn member_losses(
     network: &Network,
-    data: &Dataset,
+    batch: &Batch,
     objectives: i64,
     constraints: i64,
     train: bool,
 ) -> Result<Tensor, SurrogateError> {
-    let output = network.forward(&data.x, train)?;
-    let predicted = output
-        .f_narrow(1, 0, objectives)
-        .context("splitting objective outputs")?;
-    let mut loss = predicted
-        .f_mse_loss(&data.objectives, Reduction::Mean)
+    let last = [-1i64].as_slice();
+    let output = network.forward_weighted(&batch.x, batch.weights.as_ref(), train)?;
+    let mut per_row = output
+        .f_narrow(-1, 0, objectives)
+        .and_then(|p| p.f_sub(&batch.objectives))
+        .and_then(|d| d.f_square())
+        .and_then(|s| s.f_mean_dim(last, false, Kind::Float))
         .context("the objective loss")?;
     if constraints > 0 {
-        let logits = output
-            .f_narrow(1, objectives, constraints)
+        let constraint = output
+            .f_narrow(-1, objectives, constraints)
             .context("splitting constraint outputs")?;
-        let constraint = constraint_loss(&logits, &data.labels, &data.value_mask)?
-            .f_mean(Kind::Float)
+        let constraint = constraint_loss(&constraint, &batch.labels, &batch.value_mask)?
+            .f_mean_dim(last, false, Kind::Float)
             .context("the constraint loss")?;
-        loss = loss.f_add(&constraint).context("the joint loss")?;
+        per_row = per_row.f_add(&constraint).context("the joint loss")?;
     }
-    Ok(loss)
+    let rows = [1i64].as_slice();
+    match &batch.weights {
+        None => per_row.f_mean_dim(rows, false, Kind::Float),
+        Some(weights) => weights
+            .f_sum_dim_intlist(rows, false, Kind::Float)
+            .and_then(|total| total.f_clamp_min(1e-12))
+            .and_then(|total| {
+                per_row
+                    .f_mul(weights)?
+                    .f_sum_dim_intlist(rows, false, Kind::Float)?
+                    .f_div(&total)
+            }),
+    }
+    .context("the members' mean loss")
 }
 
-fn scalar(tensor: &Tensor) -> Result<f64, SurrogateError> {
-    tensor.f_double_value(&[]).context("reading a loss")
+/// Held-out rows of every member and the early-stopping patience.
+pub struct Validation {
+    batch: Batch,
+    patience: usize,
 }
 
-/// Trains a fresh network for up to `epochs` epochs. With `validation`, stops `patience`
-/// epochs after the best validation loss and reports that epoch; training also stops at
-/// `deadline`.
+impl Validation {
+    /// Member `m` is validated on the rows `held_out[m]`.
+    pub fn new(
+        data: &Dataset,
+        held_out: &[Vec<i64>],
+        patience: usize,
+        device: Device,
+    ) -> Result<Self, SurrogateError> {
+        Ok(Validation {
+            batch: MemberRows::subsets(held_out, device)?.batch(data, None)?,
+            patience: patience.max(1),
+        })
+    }
+}
+
+/// Per-member early stopping: the best validation loss and its epoch, and whether the member
+/// has stopped.
+struct EarlyStopping {
+    best: Vec<(f64, usize)>,
+    stopped: Vec<bool>,
+    patience: usize,
+}
+
+impl EarlyStopping {
+    fn new(members: usize, patience: usize) -> Self {
+        EarlyStopping {
+            best: vec![(f64::INFINITY, 0); members],
+            stopped: vec![false; members],
+            patience,
+        }
+    }
+
+    /// Records the epoch's validation losses; true when every member has stopped.
+    fn record(&mut self, epoch: usize, losses: &[f64]) -> bool {
+        for (m, &loss) in losses.iter().enumerate() {
+            if self.stopped[m] {
+                continue;
+            }
+            if loss < self.best[m].0 {
+                self.best[m] = (loss, epoch);
+            }
+            if !loss.is_finite() || epoch >= self.best[m].1 + self.patience {
+                self.stopped[m] = true;
+            }
+        }
+        self.stopped.iter().all(|&s| s)
+    }
+
+    fn best_epochs(&self) -> Vec<usize> {
+        self.best.iter().map(|b| b.1.max(1)).collect()
+    }
+}
+
+/// Trains `rows.members()` fresh stacked networks for up to `epochs` epochs. With
+/// `validation`, each member's best validation epoch is tracked and training stops once every
+/// member is `patience` epochs past its best; training also stops at `deadline`.
 pub fn train(
     spec: &NetworkSpec<'_>,
     config: &TrainingConfig,
     data: &Dataset,
-    validation: Option<(&Dataset, usize)>,
+    rows: &MemberRows,
     epochs: usize,
+    validation: Option<&Validation>,
     deadline: Option<Instant>,
 ) -> Result<Fitted, SurrogateError> {
     let store = nn::VarStore::new(spec.device);
     let network = Network::new(
         &store.root(),
+        rows.members,
         spec.inputs,
         spec.objectives + spec.constraints,
         spec.architecture,
@@ -172,27 +404,45 @@ pub fn train(
     let mut optimizer = nn::Adam::default()
         .build(&store, config.learning_rate)
         .context("building the Adam optimizer")?;
-    let rows = data.rows();
     let batch = config.batch_size.max(2) as i64;
-    let batches = (rows + batch - 1) / batch;
-    let mut best = (f64::INFINITY, 0usize);
+    let batches = (rows.length + batch - 1) / batch;
+    let whole = if batches <= 1 {
+        Some(rows.batch(data, None)?)
+    } else {
+        None
+    };
+    let mut stopping =
+        EarlyStopping::new(rows.members as usize, validation.map_or(1, |v| v.patience));
     for epoch in 1..=epochs {
-        let shuffled: Vec<Dataset>;
-        let parts: Vec<&Dataset> = if batches <= 1 {
-            vec![data]
-        } else {
-            let order =
-                Tensor::f_randperm(rows, (Kind::Int64, spec.device)).context("shuffling rows")?;
-            shuffled = order
-                .f_tensor_split(batches, 0)
-                .context("splitting batches")?
-                .iter()
-                .map(|index| data.select(index))
-                .collect::<Result<_, _>>()?;
-            shuffled.iter().collect()
+        let mut epoch_loss: Option<Tensor> = None;
+        let mut step = |part: &Batch| -> Result<(), SurrogateError> {
+            let loss = member_losses(&network, part, spec.objectives, spec.constraints, true)?
+                .f_sum(Kind::Float)
+                .context("summing the members' losses")?;
+            optimizer.zero_grad();
+            loss.f_backward().context("back-propagating the loss")?;
+            optimizer.step();
+            let loss = loss.f_detach().context("the training loss")?;
+            epoch_loss = Some(match epoch_loss.take() {
+                None => loss,
+                Some(total) => total.f_add(&loss).context("the training loss")?,
+            });
+            Ok(())
         };
-        for part in parts {
-            let loss = joint_loss(&network, part, spec.objectives, spec.constraints, true)?;
+        match &whole {
+            Some(all) => step(all)?,
+            None => {
+                let order = Tensor::f_randperm(rows.length, (Kind::Int64, spec.device))
+                    .context("shuffling rows")?;
+                for positions in order
+                    .f_tensor_split(batches, 0)
+                    .context("splitting batches")?
+                {
+                    step(&rows.batch(data, Some(&positions))?)?;
+                }
+            }
+        }
+        if let Some(loss) = epoch_loss {
             let value = scalar(&loss)?;
             if !value.is_finite() {
                 return Err(SurrogateError::NonFinite {
@@ -200,25 +450,19 @@ pub fn train(
                     detail: format!("training loss {value} at epoch {epoch}"),
                 });
             }
-            optimizer.zero_grad();
-            loss.f_backward().context("back-propagating the loss")?;
-            optimizer.step();
         }
-        if let Some((validation, patience)) = validation {
-            let loss = tch::no_grad(|| {
-                joint_loss(
+        if let Some(validation) = validation {
+            let losses = tch::no_grad(|| {
+                member_losses(
                     &network,
-                    validation,
+                    &validation.batch,
                     spec.objectives,
                     spec.constraints,
                     false,
                 )
             })?;
-            let value = scalar(&loss)?;
-            if value < best.0 {
-                best = (value, epoch);
-            }
-            if !value.is_finite() || epoch >= best.1 + patience {
+            let losses = super::tensor_to_vec(&losses)?;
+            if stopping.record(epoch, &losses) {
                 break;
             }
         }
@@ -229,11 +473,49 @@ pub fn train(
     Ok(Fitted {
         store,
         network,
-        best_epoch: best.1.max(1),
+        best_epochs: stopping.best_epochs(),
     })
 }
 
-/// The epoch count chosen by cross-validation, the folds that finished and the time taken.
+fn scalar(tensor: &Tensor) -> Result<f64, SurrogateError> {
+    tensor.f_double_value(&[]).context("reading a loss")
+}
+
+/// Trains the members of `rows` for `epochs` epochs without validation: stacked in one run,
+/// or (with [`Stacking::Sequential`]) one after the other and then copied into one stacked
+/// network, so that prediction is the same either way.
+pub fn fit(
+    spec: &NetworkSpec<'_>,
+    config: &TrainingConfig,
+    data: &Dataset,
+    rows: &MemberRows,
+    epochs: usize,
+) -> Result<Fitted, SurrogateError> {
+    if config.stacking == Stacking::Stacked || rows.members <= 1 {
+        return train(spec, config, data, rows, epochs, None, None);
+    }
+    let singles = (0..rows.members)
+        .map(|m| train(spec, config, data, &rows.member(m)?, epochs, None, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let store = nn::VarStore::new(spec.device);
+    let network = Network::new(
+        &store.root(),
+        rows.members,
+        spec.inputs,
+        spec.objectives + spec.constraints,
+        spec.architecture,
+    );
+    for (m, single) in singles.iter().enumerate() {
+        copy_member(&single.store, 0, &store, m as i64)?;
+    }
+    Ok(Fitted {
+        store,
+        network,
+        best_epochs: vec![1; rows.members as usize],
+    })
+}
+
+/// The epoch count chosen by cross-validation, the folds' best epochs and the time taken.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochSelection {
     pub epochs: usize,
@@ -260,37 +542,60 @@ pub fn select_epochs(
     }
     let mut order: Vec<i64> = (0..rows as i64).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let deadline = start + config.cv_time_budget;
-    let mut fold_epochs = Vec::new();
-    for fold in 0..folds {
-        let (mut held, mut kept) = (Vec::new(), Vec::new());
-        for (position, &row) in order.iter().enumerate() {
+    let (mut kept, mut held) = (vec![Vec::new(); folds], vec![Vec::new(); folds]);
+    for (position, &row) in order.iter().enumerate() {
+        for fold in 0..folds {
             if position % folds == fold {
-                held.push(row);
+                held[fold].push(row);
             } else {
-                kept.push(row);
+                kept[fold].push(row);
             }
         }
-        let index = |values: Vec<i64>| {
-            Tensor::f_from_slice(&values)
-                .and_then(|t| t.f_to(spec.device))
-                .context("fold indices")
-        };
-        let training = data.select(&index(kept)?)?;
-        let validation = data.select(&index(held)?)?;
-        let fitted = train(
-            spec,
-            config,
-            &training,
-            Some((&validation, config.patience.max(1))),
-            config.max_epochs,
-            Some(deadline),
-        )?;
-        fold_epochs.push(fitted.best_epoch);
-        if Instant::now() >= deadline {
-            break;
-        }
     }
+    let deadline = start + config.cv_time_budget;
+    let patience = config.patience.max(1);
+    let fold_epochs = match config.stacking {
+        Stacking::Stacked => {
+            let validation = Validation::new(data, &held, patience, spec.device)?;
+            let members = MemberRows::subsets(&kept, spec.device)?;
+            let fitted = train(
+                spec,
+                config,
+                data,
+                &members,
+                config.max_epochs,
+                Some(&validation),
+                Some(deadline),
+            )?;
+            fitted.best_epochs
+        }
+        Stacking::Sequential => {
+            let mut fold_epochs = Vec::new();
+            for fold in 0..folds {
+                let validation = Validation::new(
+                    data,
+                    std::slice::from_ref(&held[fold]),
+                    patience,
+                    spec.device,
+                )?;
+                let members = MemberRows::subsets(std::slice::from_ref(&kept[fold]), spec.device)?;
+                let fitted = train(
+                    spec,
+                    config,
+                    data,
+                    &members,
+                    config.max_epochs,
+                    Some(&validation),
+                    Some(deadline),
+                )?;
+                fold_epochs.extend(fitted.best_epochs);
+                if Instant::now() >= deadline {
+                    break;
+                }
+            }
+            fold_epochs
+        }
+    };
     let mean = fold_epochs.iter().sum::<usize>() as f64 / fold_epochs.len().max(1) as f64;
     Ok(EpochSelection {
         epochs: (mean.round() as usize).max(1),
@@ -298,3 +603,7 @@ pub fn select_epochs(
         seconds: start.elapsed().as_secs_f64(),
     })
 }
+
+#[cfg(test)]
+#[path = "training_tests.rs"]
+mod tests;

@@ -1,0 +1,286 @@
+//! Benchmark: training time of the joint neural surrogates, stacked (cross-validation folds
+//! and ensemble members trained together as one network with a member dimension) against the
+//! previous way (folds and members one after the other as single networks, in this process).
+//!
+//! Data shaped like the paper's neuron problems: n = 11 inputs uniform in [0, 1], q = 4
+//! objectives (squared distances to fixed centres, scaled by 1, 10, 100, 1000, so that they
+//! span a few decades), k = 8 constraints (sums of three inputs plus a sine, thresholded;
+//! satisfied by about 50 % down to 0.5 % of the rows), at 1 000 and 4 000 training rows; the
+//! held-out error is measured on 1 000 further rows.
+//!
+//! Settings: each kind's defaults (`mlp` 3 × 128 ReLU; `resnet` 192/384, 2 blocks, dropout
+//! 0.15; `ensemble` of 5 default `mlp` members with bootstrap; Adam 1e-3, 3 folds, log-range
+//! targets), except batches of 256 rows (`DMOSOPT_BENCH_BATCH`; the default 2048 is one or two
+//! Adam steps per epoch at these sizes, too few for `E` epochs to learn anything) and a fixed
+//! epoch count `E` so that both ways do the same work: cross-validation runs `max_epochs =
+//! patience = E` (no fold stops early), the fit runs `epochs = E`. `E` = 30, or
+//! `DMOSOPT_BENCH_EPOCHS`; `DMOSOPT_BENCH_QUICK=1` runs 1 000 rows only with `E` = 10.
+//!
+//! Printed per kind and size: seconds of CV and of the final fit, stacked and sequential, the
+//! ratio sequential / stacked (> 1: stacking is faster), milliseconds per epoch (stacked), and
+//! the held-out error of the fitted model (mean over objectives of the RMSE relative to the
+//! objective's spread; constraint-satisfaction accuracy) both ways. For `mlp` and `resnet` the
+//! fit is one network (`M = 1`) and the same either way. The ensemble's CV is its member's
+//! (`mlp`).
+//!
+//! Run: `cargo bench --bench surrogate_training` (through scripts/common.sh's environment).
+
+use std::time::{Duration, Instant};
+
+use dmosopt::surrogate::torch::ensemble::{EnsembleConfig, EnsembleTrainer};
+use dmosopt::surrogate::torch::joint::{prepare, JointConfig, JointTrainer};
+use dmosopt::surrogate::torch::networks::Architecture;
+use dmosopt::surrogate::torch::training::{select_epochs, with_seed, Stacking};
+use dmosopt::surrogate::{Model, Trainer, TrainingData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const INPUTS: usize = 11;
+const OBJECTIVES: usize = 4;
+const CONSTRAINTS: usize = 8;
+const THRESHOLDS: [f64; CONSTRAINTS] = [1.5, 1.8, 2.1, 2.4, 2.6, 1.2, 2.0, 2.7];
+
+fn rows(count: usize, seed: u64) -> TrainingData {
+    let mut centres = ChaCha8Rng::seed_from_u64(99);
+    let centre: Vec<Vec<f64>> = (0..OBJECTIVES)
+        .map(|_| (0..INPUTS).map(|_| centres.random::<f64>()).collect())
+        .collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x: Vec<Vec<f64>> = (0..count)
+        .map(|_| (0..INPUTS).map(|_| rng.random::<f64>()).collect())
+        .collect();
+    let objectives = x
+        .iter()
+        .map(|p| {
+            (0..OBJECTIVES)
+                .map(|j| {
+                    let distance: f64 =
+                        p.iter().zip(&centre[j]).map(|(a, c)| (a - c).powi(2)).sum();
+                    10f64.powi(j as i32) * distance * (1.0 + 0.5 * (3.0 * p[j]).sin())
+                })
+                .collect()
+        })
+        .collect();
+    let constraints = x
+        .iter()
+        .map(|p| {
+            (0..CONSTRAINTS)
+                .map(|l| p[l] + p[l + 1] + p[l + 2] + 0.2 * (5.0 * p[l + 3]).sin() - THRESHOLDS[l])
+                .collect()
+        })
+        .collect();
+    TrainingData {
+        x,
+        objectives,
+        constraints,
+    }
+}
+
+/// Mean over objectives of RMSE / spread, and the constraint-satisfaction accuracy.
+fn held_out_error(model: &dyn Model, test: &TrainingData) -> (f64, f64) {
+    let prediction = match model.predict(&test.x) {
+        Ok(prediction) => prediction,
+        Err(error) => {
+            eprintln!("prediction failed: {error}");
+            return (f64::NAN, f64::NAN);
+        }
+    };
+    let mut relative = 0.0;
+    for j in 0..OBJECTIVES {
+        let truth: Vec<f64> = test.objectives.iter().map(|r| r[j]).collect();
+        let mean = truth.iter().sum::<f64>() / truth.len() as f64;
+        let spread: f64 = truth.iter().map(|t| (t - mean).powi(2)).sum();
+        let error: f64 = prediction
+            .mean
+            .iter()
+            .zip(&truth)
+            .map(|(p, t)| (p[j] - t).powi(2))
+            .sum();
+        relative += (error / spread).sqrt() / OBJECTIVES as f64;
+    }
+    let accuracy = match &prediction.feasibility {
+        Some(p) => {
+            let correct = p
+                .iter()
+                .zip(&test.constraints)
+                .flat_map(|(p, c)| p.iter().zip(c).map(|(p, c)| (*p > 0.5) == (*c > 0.0)))
+                .filter(|&ok| ok)
+                .count();
+            correct as f64 / (test.len() * CONSTRAINTS) as f64
+        }
+        None => f64::NAN,
+    };
+    (relative, accuracy)
+}
+
+/// A kind under test: its member configuration and whether it is an ensemble.
+struct Kind {
+    name: &'static str,
+    config: JointConfig,
+    members: Option<usize>,
+}
+
+fn kinds(epochs: usize, batch_size: usize) -> Vec<Kind> {
+    let with = |architecture: Architecture| {
+        let mut config = JointConfig::new(architecture);
+        config.training.batch_size = batch_size;
+        config.training.max_epochs = epochs;
+        config.training.patience = epochs;
+        config.training.cv_time_budget = Duration::from_secs(3600);
+        config
+    };
+    vec![
+        Kind {
+            name: "mlp",
+            config: with(Architecture::default_mlp()),
+            members: None,
+        },
+        Kind {
+            name: "resnet",
+            config: with(Architecture::default_resnet()),
+            members: None,
+        },
+        Kind {
+            name: "ensemble",
+            config: with(Architecture::default_mlp()),
+            members: Some(5),
+        },
+        // TODO(ft-transformer): add `Kind { name: "ft-transformer", config:
+        // with(Architecture::default_ft_transformer()), members: None }` when it lands.
+    ]
+}
+
+fn trainer(kind: &Kind, stacking: Stacking, epochs: usize) -> Box<dyn Trainer> {
+    let mut config = kind.config.clone();
+    config.training.stacking = stacking;
+    config.training.epochs = Some(epochs);
+    match kind.members {
+        None => Box::new(JointTrainer::new(config)),
+        Some(members) => Box::new(EnsembleTrainer::new(EnsembleConfig {
+            member: config,
+            members,
+            bootstrap: true,
+        })),
+    }
+}
+
+/// Seconds and epochs of the cross-validation of `kind` on `data`.
+fn cross_validate(kind: &Kind, data: &TrainingData, stacking: Stacking) -> Option<(f64, usize)> {
+    let mut config = kind.config.clone();
+    config.training.stacking = stacking;
+    let prepared = prepare(&config, data)
+        .map_err(|error| eprintln!("{}: {error}", kind.name))
+        .ok()?;
+    let spec = prepared.spec(&config.architecture);
+    let start = Instant::now();
+    let selection = with_seed(1, || {
+        select_epochs(&spec, &config.training, &prepared.dataset, 1)
+    })
+    .map_err(|error| eprintln!("{}: cross-validation: {error}", kind.name))
+    .ok()?;
+    Some((start.elapsed().as_secs_f64(), selection.epochs))
+}
+
+/// Seconds of the final fit and the held-out error of the model.
+fn fit(
+    kind: &Kind,
+    data: &TrainingData,
+    test: &TrainingData,
+    stacking: Stacking,
+    epochs: usize,
+) -> Option<(f64, (f64, f64))> {
+    let trainer = trainer(kind, stacking, epochs);
+    let start = Instant::now();
+    let model = trainer
+        .fit(data, 1)
+        .map_err(|error| eprintln!("{}: fit: {error}", kind.name))
+        .ok()?;
+    let seconds = start.elapsed().as_secs_f64();
+    Some((seconds, held_out_error(model.as_ref(), test)))
+}
+
+fn main() {
+    let quick = std::env::var("DMOSOPT_BENCH_QUICK").is_ok_and(|v| v == "1");
+    let epochs = std::env::var("DMOSOPT_BENCH_EPOCHS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 10 } else { 30 });
+    let batch_size = std::env::var("DMOSOPT_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let sizes: &[usize] = if quick { &[1000] } else { &[1000, 4000] };
+    let test = rows(1000, 7);
+    println!(
+        "neural surrogate training, n = {INPUTS}, q = {OBJECTIVES}, k = {CONSTRAINTS}, \
+         E = {epochs} epochs, batches of {batch_size}, CPU, {} libtorch threads",
+        tch::get_num_threads()
+    );
+    println!(
+        "{:<9} {:>5} {:>5} {:>10} {:>10} {:>7} {:>9} {:>18} {:>18}",
+        "kind",
+        "rows",
+        "phase",
+        "stacked s",
+        "seq. s",
+        "ratio",
+        "ms/epoch",
+        "error stacked",
+        "error seq."
+    );
+    // Warm libtorch up (thread pool, allocator) so that the first measurement is not slower.
+    let _ = fit(
+        &kinds(2, batch_size).remove(1),
+        &rows(200, 1),
+        &test,
+        Stacking::Stacked,
+        2,
+    );
+    for &size in sizes {
+        let data = rows(size, size as u64);
+        for kind in kinds(epochs, batch_size) {
+            if kind.members.is_none() {
+                let sequential = cross_validate(&kind, &data, Stacking::Sequential);
+                let stacked = cross_validate(&kind, &data, Stacking::Stacked);
+                let (Some(stacked), Some(sequential)) = (stacked, sequential) else {
+                    continue;
+                };
+                println!(
+                    "{:<9} {size:>5} {:>5} {:>10.2} {:>10.2} {:>7.2} {:>9.1} {:>18} {:>18}",
+                    kind.name,
+                    "cv",
+                    stacked.0,
+                    sequential.0,
+                    sequential.0 / stacked.0,
+                    1e3 * stacked.0 / epochs as f64,
+                    format!("{} epochs", stacked.1),
+                    format!("{} epochs", sequential.1),
+                );
+            }
+            let stacked = fit(&kind, &data, &test, Stacking::Stacked, epochs);
+            // A single network trains the same way either way: measure it once.
+            let sequential = if kind.members.is_some() {
+                fit(&kind, &data, &test, Stacking::Sequential, epochs)
+            } else {
+                None
+            };
+            let Some(stacked) = stacked else { continue };
+            let show = |(relative, accuracy): (f64, f64)| format!("{relative:.3} / {accuracy:.3}");
+            println!(
+                "{:<9} {size:>5} {:>5} {:>10.2} {:>10} {:>7} {:>9.1} {:>18} {:>18}",
+                kind.name,
+                "fit",
+                stacked.0,
+                sequential.map_or("-".to_string(), |s| format!("{:.2}", s.0)),
+                sequential.map_or("-".to_string(), |s| format!("{:.2}", s.0 / stacked.0)),
+                1e3 * stacked.0 / epochs as f64,
+                show(stacked.1),
+                sequential.map_or("-".to_string(), |s| show(s.1)),
+            );
+        }
+    }
+    println!(
+        "error: mean relative RMSE of the objectives / constraint-satisfaction accuracy on \
+         1 000 held-out rows; ratio: sequential / stacked seconds"
+    );
+}

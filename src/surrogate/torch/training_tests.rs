@@ -1,0 +1,179 @@
+use super::*;
+use crate::surrogate::torch::networks::Activation;
+use rand::Rng;
+
+/// `y = sin(3 x0) + x1² + noise` and a constraint label `x0 > x1`, `rows` rows, 3 inputs.
+fn dataset(rows: usize, noise: f64, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut x, mut y, mut labels) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rows {
+        let point: Vec<f32> = (0..3).map(|_| rng.random::<f32>()).collect();
+        let value = (3.0 * point[0]).sin() + point[1] * point[1];
+        y.push(value + (noise * (rng.random::<f64>() - 0.5)) as f32);
+        labels.push(if point[0] > point[1] { 1f32 } else { 0.0 });
+        x.extend(point);
+    }
+    let n = rows as i64;
+    Dataset {
+        x: Tensor::from_slice(&x).view([n, 3]),
+        objectives: Tensor::from_slice(&y).view([n, 1]),
+        labels: Tensor::from_slice(&labels).view([n, 1]),
+        value_mask: Tensor::from_slice(&[0f32]),
+    }
+}
+
+fn spec(architecture: &Architecture) -> NetworkSpec<'_> {
+    NetworkSpec {
+        architecture,
+        inputs: 3,
+        objectives: 1,
+        constraints: 1,
+        device: Device::Cpu,
+    }
+}
+
+fn config() -> TrainingConfig {
+    TrainingConfig {
+        learning_rate: 5e-3,
+        batch_size: 16,
+        max_epochs: 400,
+        patience: 30,
+        ..TrainingConfig::default()
+    }
+}
+
+fn mlp() -> Architecture {
+    Architecture::Mlp {
+        width: 64,
+        depth: 2,
+        activation: Activation::Relu,
+    }
+}
+
+fn resnet() -> Architecture {
+    Architecture::Resnet {
+        width: 16,
+        hidden: 32,
+        blocks: 1,
+        dropout: 0.1,
+    }
+}
+
+#[test]
+fn a_member_trains_as_if_alone_whatever_the_others_rows() {
+    let data = dataset(40, 0.0, 1);
+    for architecture in [mlp(), resnet()] {
+        let member_zero: Vec<i64> = (0..20).collect();
+        let fit_with = |other: Vec<i64>| {
+            let rows = MemberRows::subsets(&[member_zero.clone(), other], Device::Cpu).unwrap();
+            with_seed(3, || {
+                train(
+                    &spec(&architecture),
+                    &config(),
+                    &data,
+                    &rows,
+                    20,
+                    None,
+                    None,
+                )
+                .unwrap()
+            })
+        };
+        let first = fit_with((20..40).collect());
+        let second = fit_with((0..40).rev().step_by(2).collect());
+        let probe = dataset(10, 0.0, 2).x.unsqueeze(0).expand([2, 10, 3], false);
+        let predict =
+            |fitted: &Fitted| tch::no_grad(|| fitted.network.forward(&probe, false)).unwrap();
+        let (a, b) = (predict(&first), predict(&second));
+        let difference = |m: i64| {
+            (a.narrow(0, m, 1) - b.narrow(0, m, 1))
+                .abs()
+                .max()
+                .double_value(&[])
+        };
+        let name = architecture.name();
+        assert!(
+            difference(0) < 1e-5,
+            "{name}: member 0 moved {}",
+            difference(0)
+        );
+        assert!(difference(1) > 1e-3, "{name}: member 1 saw other rows");
+    }
+}
+
+#[test]
+fn stacked_cross_validation_selects_a_sensible_epoch_count() {
+    // Few noisy rows: the validation loss falls, then rises as the network overfits, so each
+    // fold stops early at an interior best epoch.
+    let noisy = dataset(60, 0.6, 4);
+    let architecture = mlp();
+    let mut settings = config();
+    settings.cv_time_budget = Duration::from_secs(600);
+    let selection = with_seed(5, || {
+        select_epochs(&spec(&architecture), &settings, &noisy, 5)
+    })
+    .unwrap();
+    assert_eq!(selection.fold_epochs.len(), 3);
+    for &best in &selection.fold_epochs {
+        assert!(
+            (5..settings.max_epochs - settings.patience).contains(&best),
+            "{selection:?}"
+        );
+    }
+    let mean = selection.fold_epochs.iter().sum::<usize>() as f64 / 3.0;
+    assert_eq!(selection.epochs, mean.round() as usize);
+    // Folds one after the other pick a count of the same order.
+    settings.stacking = Stacking::Sequential;
+    let sequential = with_seed(5, || {
+        select_epochs(&spec(&architecture), &settings, &noisy, 5)
+    })
+    .unwrap();
+    let ratio = sequential.epochs as f64 / selection.epochs as f64;
+    assert!(
+        (0.33..3.0).contains(&ratio),
+        "{selection:?} vs {sequential:?}"
+    );
+}
+
+#[test]
+fn sequential_members_are_copied_into_one_stacked_network() {
+    let data = dataset(30, 0.0, 7);
+    let architecture = resnet();
+    let mut settings = config();
+    settings.stacking = Stacking::Sequential;
+    let rows = MemberRows::subsets(&[(0..15).collect(), (15..30).collect()], Device::Cpu).unwrap();
+    let fitted = with_seed(8, || fit(&spec(&architecture), &settings, &data, &rows, 10)).unwrap();
+    assert_eq!(fitted.network.members(), 2);
+    // The same two trainings, one member each, give the stacked network's members.
+    let singles = with_seed(8, || {
+        (0..2)
+            .map(|m| {
+                train(
+                    &spec(&architecture),
+                    &settings,
+                    &data,
+                    &rows.member(m).unwrap(),
+                    10,
+                    None,
+                    None,
+                )
+                .unwrap()
+            })
+            .collect::<Vec<_>>()
+    });
+    let probe = dataset(6, 0.0, 9).x.unsqueeze(0);
+    let together = tch::no_grad(|| {
+        fitted
+            .network
+            .forward(&probe.expand([2, 6, 3], false), false)
+    })
+    .unwrap();
+    for (m, single) in singles.iter().enumerate() {
+        let alone = tch::no_grad(|| single.network.forward(&probe, false)).unwrap();
+        let difference = (alone - together.narrow(0, m as i64, 1))
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(difference < 1e-5, "member {m}: {difference}");
+    }
+}
