@@ -492,3 +492,67 @@ fn distinct_random(
     }
     points
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Predicts `f(x) = (10 x0, −10 x0)` with constraint scores `x0 − 0.5`.
+    struct Linear;
+
+    impl Model for Linear {
+        fn n_objectives(&self) -> usize {
+            2
+        }
+        fn predict(&self, x: &[Vec<f64>]) -> Result<Prediction, SurrogateError> {
+            Ok(Prediction {
+                mean: x.iter().map(|p| vec![10.0 * p[0], -10.0 * p[0]]).collect(),
+                variance: None,
+                feasibility: Some(x.iter().map(|p| vec![p[0]]).collect()),
+                constraint_scores: Some(x.iter().map(|p| vec![p[0] - 0.5]).collect()),
+            })
+        }
+        fn objective_gradients(
+            &self,
+            _: &[Vec<f64>],
+        ) -> Result<Vec<Vec<Vec<f64>>>, SurrogateError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn predictions_are_clamped_to_the_training_range_plus_a_margin() {
+        let training = vec![vec![0.0, 0.0], vec![2.0, -4.0]];
+        let trusted = TrustedModel::new(&Linear, &training);
+        let prediction = trusted.predict(&[vec![0.1], vec![1.0]]).unwrap();
+        // Range [0, 2] × [−4, 0], margin 10 %: [−0.2, 2.2] × [−4.4, 0.4].
+        assert_eq!(prediction.mean[0], vec![1.0, -1.0]);
+        assert_eq!(prediction.mean[1], vec![2.2, -4.4]);
+        assert!(prediction.feasibility.is_some());
+    }
+
+    #[test]
+    fn violation_comes_from_scores_when_the_model_has_them() {
+        let prediction = Linear.predict(&[vec![0.1], vec![0.9]]).unwrap();
+        let violation = predicted_violation(&prediction);
+        assert!((violation[0] - 0.4).abs() < 1e-12 && violation[1] == 0.0);
+        let without_scores = Prediction {
+            constraint_scores: None,
+            ..prediction
+        };
+        let violation = predicted_violation(&without_scores);
+        assert!((violation[0] - 0.4).abs() < 1e-12 && violation[1] == 0.0);
+        let far = Linear.predict(&[vec![-2.0]]).unwrap();
+        // Scores keep growing far from the feasible region; probabilities saturate at ½.
+        assert!((predicted_violation(&far)[0] - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn expected_gain_prefers_a_likely_feasible_point_of_equal_gain() {
+        let candidates = vec![vec![0.2, 0.8], vec![0.8, 0.2]];
+        let chosen = greedy_hypervolume(&candidates, &[0.3, 0.9], &[], &[1.0, 1.0], 1);
+        assert_eq!(chosen, vec![1]);
+        let chosen = greedy_hypervolume(&candidates, &[0.9, 0.3], &[], &[1.0, 1.0], 1);
+        assert_eq!(chosen, vec![0]);
+    }
+}

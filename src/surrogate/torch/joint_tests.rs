@@ -340,3 +340,48 @@ fn timing_at_neuron_scale() {
         );
     }
 }
+
+/// `c = 0.25 − ‖x − (0.8, 0.8, 0.8)‖`: satisfied only near a corner that no training row
+/// reaches, so every label is 0.
+fn far_corner_constraint(x: &[f64]) -> Vec<f64> {
+    let distance = x.iter().map(|v| (v - 0.8).powi(2)).sum::<f64>().sqrt();
+    vec![0.25 - distance]
+}
+
+#[test]
+fn value_heads_point_to_a_feasible_region_no_training_row_reaches() {
+    let x: Vec<Vec<f64>> = random_points(400, 3, 11)
+        .into_iter()
+        .map(|p| p.into_iter().map(|v| 0.6 * v).collect())
+        .collect();
+    let data = TrainingData {
+        objectives: x.iter().map(|p| objectives(p)).collect(),
+        constraints: x.iter().map(|p| far_corner_constraint(p)).collect(),
+        x,
+    };
+    assert!(data.constraints.iter().all(|c| c[0] < 0.0));
+    let toward = [vec![0.2; 3], vec![0.4; 3], vec![0.6; 3], vec![0.8; 3]];
+    let scores = |target: ConstraintTarget| {
+        let mut config = small("mlp", Some(300));
+        config.constraint_target = target;
+        let model = JointTrainer::new(config).fit(&data, 3).unwrap();
+        let prediction = model.predict(&toward).unwrap();
+        let probabilities = prediction.feasibility.unwrap();
+        let scores = prediction.constraint_scores.unwrap();
+        for (p, s) in probabilities.iter().zip(&scores) {
+            let sigmoid = 1.0 / (1.0 + (-s[0]).exp());
+            assert!((p[0] - sigmoid).abs() < 1e-5, "{p:?} {s:?}");
+        }
+        scores.into_iter().map(|s| s[0]).collect::<Vec<f64>>()
+    };
+    let values = scores(ConstraintTarget::Auto);
+    // The value head knows the distance: its score rises toward the corner, within the data
+    // and beyond it.
+    assert!(
+        values.windows(2).all(|w| w[1] > w[0] + 0.1),
+        "value scores {values:?}"
+    );
+    // Labels alone: all 0, nothing to learn but "infeasible everywhere".
+    let labels = scores(ConstraintTarget::Label);
+    assert!(labels.iter().all(|&s| s < -3.0), "label scores {labels:?}");
+}
