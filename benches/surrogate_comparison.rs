@@ -30,11 +30,11 @@ fn problem_section(problem: &str) -> Option<&'static str> {
              resample_fraction = 0.25\nmax_evaluations = 500\n"
         }
         "tnk" => {
-            "n_initial = 10\nn_epochs = 12\npopulation_size = 100\nnum_generations = 100\n\
+            "n_initial = 10\nn_epochs = 12\npopulation_size = 100\nnum_generations = 10\n\
              resample_fraction = 0.4\nmax_evaluations = 500\n"
         }
         "osy" | "c2-dtlz2" => {
-            "n_initial = 10\nn_epochs = 11\npopulation_size = 100\nnum_generations = 100\n\
+            "n_initial = 10\nn_epochs = 11\npopulation_size = 100\nnum_generations = 10\n\
              resample_fraction = 0.4\nmax_evaluations = 500\n"
         }
         _ => return None,

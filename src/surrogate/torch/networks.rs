@@ -39,8 +39,8 @@ use crate::surrogate::SurrogateError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Activation {
-    #[default]
     Relu,
+    #[default]
     Gelu,
 }
 
@@ -61,12 +61,13 @@ pub enum Architecture {
 }
 
 impl Architecture {
-    /// Three hidden layers of 128 units with ReLU.
+    /// Three hidden layers of 128 units with GELU (smooth: a better surrogate than ReLU on
+    /// C2-DTLZ2 and OSY in `benches/surrogate_comparison.rs`, see docs/surrogates.md).
     pub fn default_mlp() -> Self {
         Architecture::Mlp {
             width: 128,
             depth: 3,
-            activation: Activation::Relu,
+            activation: Activation::Gelu,
         }
     }
 
