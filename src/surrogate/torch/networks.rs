@@ -5,6 +5,8 @@
 //! - `resnet`: Dense(`width`), then `blocks` residual blocks
 //!   `x + Dense_width(Dropout(ReLU(Dense_hidden(BatchNorm(x)))))`, then a linear head
 //!   (paper defaults: width 192, hidden 384, 2 blocks, dropout 0.15).
+//! - `ft-transformer`: the FT-Transformer of [`super::ft_transformer`] (its own heads), run
+//!   with one member.
 //!
 //! The head has one output per modeled target (objectives first, then constraint logits).
 //! Every operation uses the fallible `f_*` tensor methods, so a shape or device problem is a
@@ -18,6 +20,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
+use super::ft_transformer::{FtSettings, FtTransformer};
 use super::TorchResultExt;
 use crate::surrogate::SurrogateError;
 
@@ -44,6 +47,7 @@ pub enum Architecture {
         blocks: usize,
         dropout: f64,
     },
+    FtTransformer(FtSettings),
 }
 
 impl Architecture {
@@ -66,11 +70,17 @@ impl Architecture {
         }
     }
 
-    /// `mlp` or `resnet`.
+    /// The paper's FT-Transformer (3 blocks; see [`FtSettings::for_targets`]).
+    pub fn default_ft_transformer() -> Self {
+        Architecture::FtTransformer(FtSettings::default())
+    }
+
+    /// `mlp`, `resnet` or `ft-transformer`.
     pub fn name(&self) -> &'static str {
         match self {
             Architecture::Mlp { .. } => "mlp",
             Architecture::Resnet { .. } => "resnet",
+            Architecture::FtTransformer { .. } => "ft-transformer",
         }
     }
 }
@@ -133,18 +143,25 @@ enum Body {
         blocks: Vec<Block>,
         dropout: f64,
     },
+    FtTransformer(FtTransformer),
 }
 
 /// A network `R^inputs → R^outputs` with its parameters in the given [`nn::Path`].
 pub struct Network {
     body: Body,
-    head: nn::Linear,
+    /// `None` for bodies with their own heads.
+    head: Option<nn::Linear>,
 }
 
 impl Network {
     /// Builds the network with fresh parameters (drawn from libtorch's global generator).
-    pub fn new(path: &nn::Path, inputs: i64, outputs: i64, architecture: &Architecture) -> Self {
-        match architecture {
+    pub fn new(
+        path: &nn::Path,
+        inputs: i64,
+        outputs: i64,
+        architecture: &Architecture,
+    ) -> Result<Self, SurrogateError> {
+        Ok(match architecture {
             Architecture::Mlp {
                 width,
                 depth,
@@ -163,7 +180,7 @@ impl Network {
                         layers,
                         activation: *activation,
                     },
-                    head: linear(path / "head", last, outputs),
+                    head: Some(linear(path / "head", last, outputs)),
                 }
             }
             Architecture::Resnet {
@@ -189,10 +206,16 @@ impl Network {
                         blocks,
                         dropout: *dropout,
                     },
-                    head: linear(path / "head", width, outputs),
+                    head: Some(linear(path / "head", width, outputs)),
                 }
             }
-        }
+            Architecture::FtTransformer(settings) => Network {
+                body: Body::FtTransformer(FtTransformer::new(
+                    path, 1, inputs, outputs, settings,
+                )?),
+                head: None,
+            },
+        })
     }
 
     /// Outputs `[rows, outputs]` for inputs `[rows, inputs]`.
@@ -228,7 +251,17 @@ impl Network {
                 }
                 h
             }
+            Body::FtTransformer(network) => {
+                let stacked = x.f_unsqueeze(0).context("stacking one member")?;
+                return network
+                    .forward(&stacked, train)?
+                    .f_squeeze_dim(0)
+                    .context("unstacking one member");
+            }
         };
-        apply_linear(&self.head, &features)
+        match &self.head {
+            Some(head) => apply_linear(head, &features),
+            None => Ok(features),
+        }
     }
 }

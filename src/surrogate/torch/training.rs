@@ -161,7 +161,7 @@ pub fn train(
         spec.inputs,
         spec.objectives + spec.constraints,
         spec.architecture,
-    );
+    )?;
     let mut optimizer = nn::Adam::default()
         .build(&store, config.learning_rate)
         .context("building the Adam optimizer")?;
