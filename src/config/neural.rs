@@ -9,8 +9,8 @@ use super::duration::{duration_from_value, format_duration};
 use super::file::{DurationValue, MemberKind, NeuralSection, SurrogateSection};
 use super::resolve::SurrogateConfig;
 use crate::surrogate::torch::ensemble::EnsembleConfig;
-use crate::surrogate::torch::joint::{JointConfig, JointMode};
 use crate::surrogate::torch::ft_transformer::FtSettings;
+use crate::surrogate::torch::joint::{JointConfig, JointMode};
 use crate::surrogate::torch::networks::Architecture;
 use std::time::Duration;
 
@@ -107,9 +107,7 @@ fn architecture(
                 heads: positive("heads", section.heads.unwrap_or(paper.heads)),
                 blocks: positive("blocks", section.blocks.unwrap_or(paper.blocks)),
                 ffn_hidden: positive("ffn_hidden", section.ffn_hidden.unwrap_or(paper.ffn_hidden)),
-                attention_dropout: section
-                    .attention_dropout
-                    .unwrap_or(paper.attention_dropout),
+                attention_dropout: section.attention_dropout.unwrap_or(paper.attention_dropout),
                 ffn_dropout: section.ffn_dropout.unwrap_or(paper.ffn_dropout),
                 residual_dropout: section.residual_dropout.unwrap_or(paper.residual_dropout),
             })

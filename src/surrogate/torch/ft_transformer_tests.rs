@@ -109,10 +109,7 @@ fn grouped_tokens_average_the_full_projection() {
             members: 2,
             rows: 4,
         };
-        let tokens = network
-            .tokenize(&x, shape)
-            .unwrap()
-            .view([2, 4, 48, d]);
+        let tokens = network.tokenize(&x, shape).unwrap().view([2, 4, 48, d]);
         // Reference: all 142 tokens, then the mean of each group of 3 (the last: 1 token).
         let full = dense(&x, &network.tokenizer.weight, &network.tokenizer.bias)
             .unwrap()
@@ -151,7 +148,12 @@ fn a_member_depends_only_on_its_own_parameters() {
         let x = inputs(3, 8, 6);
         let before = network.forward(&x, false).unwrap();
         // Gradients of member 0's outputs reach member 0's parameters only.
-        network.forward(&x, false).unwrap().get(0).sum(Kind::Float).backward();
+        network
+            .forward(&x, false)
+            .unwrap()
+            .get(0)
+            .sum(Kind::Float)
+            .backward();
         for parameter in network.parameters() {
             let gradient = parameter.grad();
             assert!(gradient.get(0).abs().sum(Kind::Float).double_value(&[]) > 0.0);
@@ -209,8 +211,50 @@ fn dropout_acts_only_in_training() {
         let (_store, network) = build(1, 5, 3, &small_settings(2));
         let x = inputs(1, 16, 5);
         let eval = network.forward(&x, false).unwrap();
-        assert_eq!(max_difference(&eval, &network.forward(&x, false).unwrap()), 0.0);
+        assert_eq!(
+            max_difference(&eval, &network.forward(&x, false).unwrap()),
+            0.0
+        );
         let train = network.forward(&x, true).unwrap();
         assert!(max_difference(&eval, &train) > 0.0);
+    });
+}
+
+#[test]
+fn input_gradients_match_finite_differences_in_double_precision() {
+    with_seed(7, || {
+        for (members, n, blocks) in [(1, 3, 2), (2, 70, 1)] {
+            let (mut store, network) = build(members, n, 2, &small_settings(blocks));
+            store.double();
+            let x = inputs(members, 4, n).to_kind(Kind::Double);
+            let point = x.set_requires_grad(true);
+            let output = network.forward(&point, false).unwrap();
+            let gradient =
+                Tensor::run_backward(&[output.sum(Kind::Double)], &[&point], false, false)
+                    .pop()
+                    .unwrap();
+            let h = 1e-6;
+            for dimension in [0, n - 1] {
+                let mut step = Tensor::zeros_like(&x);
+                let _ = step.narrow(2, dimension, 1).fill_(h);
+                let up = network
+                    .forward(&(&x + &step), false)
+                    .unwrap()
+                    .sum(Kind::Double);
+                let down = network
+                    .forward(&(&x - &step), false)
+                    .unwrap()
+                    .sum(Kind::Double);
+                let numeric = (up - down).double_value(&[]) / (2.0 * h);
+                let analytic = gradient
+                    .narrow(2, dimension, 1)
+                    .sum(Kind::Double)
+                    .double_value(&[]);
+                assert!(
+                    (numeric - analytic).abs() < 1e-6 * (1.0 + numeric.abs()),
+                    "M = {members}, n = {n}, dimension {dimension}: {analytic} vs {numeric}"
+                );
+            }
+        }
     });
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::surrogate::torch::ensemble::{EnsembleConfig, EnsembleTrainer};
+use crate::surrogate::torch::ft_transformer::FtSettings;
 use crate::surrogate::torch::networks::Activation;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -39,6 +40,15 @@ fn small(kind: &str, epochs: Option<usize>) -> JointConfig {
             depth: 2,
             activation: Activation::Gelu,
         },
+        "ft-transformer" => Architecture::FtTransformer(FtSettings {
+            width: 32,
+            heads: 4,
+            blocks: 2,
+            ffn_hidden: 64,
+            attention_dropout: 0.0,
+            ffn_dropout: 0.0,
+            residual_dropout: 0.05,
+        }),
         _ => Architecture::Resnet {
             width: 32,
             hidden: 64,
@@ -66,7 +76,7 @@ fn small_ensemble(kind: &str) -> EnsembleConfig {
 
 fn trainers(epochs: usize) -> Vec<(String, Box<dyn Trainer>)> {
     let mut all: Vec<(String, Box<dyn Trainer>)> = Vec::new();
-    for kind in ["mlp", "resnet"] {
+    for kind in ["mlp", "resnet", "ft-transformer"] {
         all.push((
             kind.to_string(),
             Box::new(JointTrainer::new(small(kind, Some(epochs)))),
@@ -146,7 +156,9 @@ fn input_gradients_match_finite_differences() {
         let model = trainer.fit(&train, 6).unwrap();
         let gradients = model.objective_gradients(&points).unwrap();
         assert_eq!(gradients.len(), 5);
-        let h = 1e-3;
+        // Small enough not to cross a ReLU kink near the points (with 1e-3 the FT-Transformer's
+        // head ReLU switches within the step at one point), large enough for f32.
+        let h = 1e-4;
         for (i, point) in points.iter().enumerate() {
             for d in 0..3 {
                 let (mut up, mut down) = (point.clone(), point.clone());
@@ -318,4 +330,102 @@ fn timing_at_neuron_scale() {
             model.training_epochs().unwrap_or(0)
         );
     }
+}
+
+#[test]
+fn an_ensemble_of_ft_transformers_reports_variance() {
+    let train = data(60, 12);
+    let points = random_points(10, 3, 13);
+    let ensemble = EnsembleConfig {
+        member: small("ft-transformer", Some(20)),
+        members: 2,
+        bootstrap: true,
+    };
+    let prediction = EnsembleTrainer::new(ensemble)
+        .fit(&train, 4)
+        .unwrap()
+        .predict(&points)
+        .unwrap();
+    let variance = prediction.variance.unwrap();
+    assert!(variance.iter().flatten().any(|v| *v > 0.0));
+    assert_eq!(prediction.feasibility.unwrap().len(), 10);
+}
+
+/// Seconds per pass over the data (one training epoch) of the paper's FT-Transformer at the
+/// neuron scale (n = 11, q = 4, k = 8) for 1 000 and 4 000 rows, batch sizes 2048 and 256,
+/// 1 and 2 libtorch threads; run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn ft_transformer_seconds_per_pass() {
+    use crate::surrogate::torch::training::train;
+    let passes = 3;
+    for rows in [1000, 4000] {
+        let x = random_points(rows, 11, 1);
+        let data = TrainingData {
+            objectives: x
+                .iter()
+                .map(|p| {
+                    (0..4)
+                        .map(|j| (p[j] - 0.5).powi(2) * 10f64.powi(j as i32) + p[10])
+                        .collect()
+                })
+                .collect(),
+            constraints: x
+                .iter()
+                .map(|p| (0..8).map(|c| p[c] + p[c + 1] + p[c + 2] - 1.2).collect())
+                .collect(),
+            x,
+        };
+        for batch_size in [2048, 256] {
+            let mut config = JointConfig::new(Architecture::default_ft_transformer());
+            config.training.batch_size = batch_size;
+            let prepared = prepare(&config, &data).unwrap();
+            let spec = prepared.spec(&config.architecture);
+            for threads in [1, 2] {
+                crate::surrogate::torch::set_threads(threads);
+                with_seed(1, || {
+                    // Warm-up pass (allocator, kernel selection), then the timed passes.
+                    train(&spec, &config.training, &prepared.dataset, None, 1, None).unwrap();
+                    let start = std::time::Instant::now();
+                    train(
+                        &spec,
+                        &config.training,
+                        &prepared.dataset,
+                        None,
+                        passes,
+                        None,
+                    )
+                    .unwrap();
+                    let per_pass = start.elapsed().as_secs_f64() / passes as f64;
+                    let validation = prepared
+                        .dataset
+                        .select(&Tensor::arange(rows as i64 / 3, (Kind::Int64, Device::Cpu)));
+                    let fitted =
+                        train(&spec, &config.training, &prepared.dataset, None, 1, None).unwrap();
+                    let validation = validation.unwrap();
+                    let start = std::time::Instant::now();
+                    for _ in 0..passes {
+                        let _loss = tch::no_grad(|| {
+                            super::super::training::joint_loss(
+                                &fitted.network,
+                                &validation,
+                                prepared.objectives,
+                                prepared.constraints,
+                                false,
+                            )
+                        })
+                        .unwrap();
+                    }
+                    let per_validation = start.elapsed().as_secs_f64() / passes as f64;
+                    eprintln!(
+                        "ft-transformer n=11 q=4 k=8 rows={rows} batch={batch_size} \
+                         threads={threads}: {per_pass:.3} s per training pass, \
+                         {per_validation:.3} s per validation of {} rows",
+                        rows / 3
+                    );
+                });
+            }
+        }
+    }
+    crate::surrogate::torch::set_threads(1);
 }

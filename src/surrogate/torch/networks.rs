@@ -210,9 +210,7 @@ impl Network {
                 }
             }
             Architecture::FtTransformer(settings) => Network {
-                body: Body::FtTransformer(FtTransformer::new(
-                    path, 1, inputs, outputs, settings,
-                )?),
+                body: Body::FtTransformer(FtTransformer::new(path, 1, inputs, outputs, settings)?),
                 head: None,
             },
         })
