@@ -235,7 +235,7 @@ fn input_gradients_match_finite_differences_in_double_precision() {
                     .unwrap();
             let h = 1e-6;
             for dimension in [0, n - 1] {
-                let mut step = Tensor::zeros_like(&x);
+                let step = Tensor::zeros_like(&x);
                 let _ = step.narrow(2, dimension, 1).fill_(h);
                 let up = network
                     .forward(&(&x + &step), false)
