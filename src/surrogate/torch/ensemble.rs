@@ -1,10 +1,11 @@
 //! Deep ensemble of joint neural surrogates (Lakshminarayanan, Pritzel & Blundell, "Simple
 //! and Scalable Predictive Uncertainty Estimation using Deep Ensembles", NeurIPS 2017).
 //!
-//! `members` networks of one architecture (`mlp` or `resnet`, see [`super::joint`]) differ in
-//! their initialization seed and, with `bootstrap`, in their training rows (a bootstrap
-//! resample of the data per member). The number of epochs is chosen once, by the members'
-//! cross-validation on all rows (or fixed), and used by every member. Predictions: the mean
+//! `members` networks of one architecture (`mlp`, `resnet` or `ft-transformer`, see
+//! [`super::joint`]) differ in their initialization seed and, with `bootstrap`, in their
+//! training rows (a bootstrap resample of the data per member). The number of epochs is
+//! chosen once, by the members' cross-validation on all rows (or fixed), and used by every
+//! member. Predictions: the mean
 //! of the members' objective means, their variance across members (the ensemble's epistemic
 //! spread, in the objectives' units), the mean of the members' constraint probabilities, and
 //! the mean of their input gradients.
