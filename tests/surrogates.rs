@@ -6,11 +6,12 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
 
-const KINDS: [&str; 4] = [
+const KINDS: [&str; 5] = [
     "kind = \"mlp\"\nwidth = 16\ndepth = 2\nepochs = 20\n",
     "kind = \"resnet\"\nwidth = 16\nhidden = 32\nblocks = 1\nmax_epochs = 30\npatience = 5\n",
     "kind = \"ensemble\"\nmembers = 2\nwidth = 16\ndepth = 1\nepochs = 20\n",
     "kind = \"mlp\"\nmode = \"o\"\nnormalization = \"standard\"\nwidth = 8\nepochs = 10\n",
+    "kind = \"ft-transformer\"\nwidth = 16\nheads = 2\nblocks = 1\nffn_hidden = 16\nmax_epochs = 20\npatience = 5\n",
 ];
 
 fn run(dir: &Path, builtin: &str, surrogate: &str) -> String {

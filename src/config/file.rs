@@ -167,13 +167,15 @@ pub enum SurrogateSection {
     Mlp(NeuralSection),
     /// Joint neural surrogate, ResNet body (Gorishniy et al. 2021).
     Resnet(NeuralSection),
+    /// Joint neural surrogate, FT-Transformer body (Gorishniy et al. 2021).
+    FtTransformer(NeuralSection),
     /// Deep ensemble of joint neural surrogates.
     Ensemble(NeuralSection),
     /// No surrogate: the MOEA runs on the true function.
     None {},
 }
 
-/// The keys of the neural kinds (`mlp`, `resnet`, `ensemble`); which apply to which kind is
+/// The keys of the neural kinds (`mlp`, `resnet`, `ft-transformer`, `ensemble`); which apply to which kind is
 /// checked in [`super::neural`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,7 +186,7 @@ pub struct NeuralSection {
     pub normalization: Option<Normalization>,
     /// What the constraint heads learn: `auto`, `label` or `value`.
     pub constraint_target: Option<ConstraintTarget>,
-    /// Ensemble: the members' body (`mlp` or `resnet`).
+    /// Ensemble: the members' body (`mlp`, `resnet` or `ft-transformer`).
     pub member: Option<MemberKind>,
     /// Ensemble: number of members.
     pub members: Option<usize>,
@@ -196,9 +198,16 @@ pub struct NeuralSection {
     pub activation: Option<Activation>,
     /// ResNet: hidden width of a residual block.
     pub hidden: Option<usize>,
-    /// ResNet: number of residual blocks.
+    /// ResNet: number of residual blocks; FT-Transformer: number of transformer blocks.
     pub blocks: Option<usize>,
     pub dropout: Option<f64>,
+    /// FT-Transformer: attention heads (`width` must be divisible by it).
+    pub heads: Option<usize>,
+    /// FT-Transformer: hidden width of a block's feed-forward network.
+    pub ffn_hidden: Option<usize>,
+    pub attention_dropout: Option<f64>,
+    pub ffn_dropout: Option<f64>,
+    pub residual_dropout: Option<f64>,
     pub learning_rate: Option<f64>,
     pub batch_size: Option<usize>,
     /// A fixed number of training epochs (no cross-validation).
@@ -215,6 +224,7 @@ pub struct NeuralSection {
 pub enum MemberKind {
     Mlp,
     Resnet,
+    FtTransformer,
 }
 
 /// `[output]`: where results go.

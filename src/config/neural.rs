@@ -1,12 +1,15 @@
-//! `[surrogate]` of the neural kinds (`mlp`, `resnet`, `ensemble`): from the file's
-//! [`NeuralSection`] to a [`JointConfig`] / [`EnsembleConfig`] with defaults filled in, and
-//! back. One key set serves the three kinds; a key that does not apply to the chosen kind
-//! (say `hidden` with `mlp`) is an error naming it.
+//! `[surrogate]` of the neural kinds (`mlp`, `resnet`, `ft-transformer`, `ensemble`): from the
+//! file's [`NeuralSection`] to a [`JointConfig`] / [`EnsembleConfig`] with defaults filled in,
+//! and back. One key set serves the four kinds; a key that does not apply to the chosen kind
+//! (say `hidden` with `mlp`) is an error naming it. The FT-Transformer's default number of
+//! blocks depends on the number of modeled targets (3, or 2 with more than 100), so it is
+//! resolved here from the problem's schema and `dmosopt check` prints the number.
 
 use super::duration::{duration_from_value, format_duration};
 use super::file::{DurationValue, MemberKind, NeuralSection, SurrogateSection};
 use super::resolve::SurrogateConfig;
 use crate::surrogate::torch::ensemble::EnsembleConfig;
+use crate::surrogate::torch::ft_transformer::FtSettings;
 use crate::surrogate::torch::joint::{JointConfig, JointMode};
 use crate::surrogate::torch::networks::Architecture;
 use std::time::Duration;
@@ -15,13 +18,18 @@ use std::time::Duration;
 pub const DEFAULT_MEMBERS: usize = 5;
 
 /// The keys that only some kinds accept, with whether they are set.
-fn kind_specific_keys(section: &NeuralSection) -> [(&'static str, bool); 8] {
+fn kind_specific_keys(section: &NeuralSection) -> [(&'static str, bool); 13] {
     [
         ("depth", section.depth.is_some()),
         ("activation", section.activation.is_some()),
         ("hidden", section.hidden.is_some()),
         ("blocks", section.blocks.is_some()),
         ("dropout", section.dropout.is_some()),
+        ("heads", section.heads.is_some()),
+        ("ffn_hidden", section.ffn_hidden.is_some()),
+        ("attention_dropout", section.attention_dropout.is_some()),
+        ("ffn_dropout", section.ffn_dropout.is_some()),
+        ("residual_dropout", section.residual_dropout.is_some()),
         ("member", section.member.is_some()),
         ("members", section.members.is_some()),
         ("bootstrap", section.bootstrap.is_some()),
@@ -31,73 +39,121 @@ fn kind_specific_keys(section: &NeuralSection) -> [(&'static str, bool); 8] {
 fn allowed(kind: &str, body: &str, key: &str) -> bool {
     let body_keys: &[&str] = match body {
         "mlp" => &["depth", "activation"],
-        _ => &["hidden", "blocks", "dropout"],
+        "resnet" => &["hidden", "blocks", "dropout"],
+        _ => &[
+            "blocks",
+            "heads",
+            "ffn_hidden",
+            "attention_dropout",
+            "ffn_dropout",
+            "residual_dropout",
+        ],
     };
     body_keys.contains(&key)
         || (kind == "ensemble" && ["member", "members", "bootstrap"].contains(&key))
 }
 
-fn architecture(body: &str, section: &NeuralSection, errors: &mut Vec<String>) -> Architecture {
+/// The body's architecture; `targets` (objectives plus modeled constraints) sets the
+/// FT-Transformer's default number of blocks.
+fn architecture(
+    body: &str,
+    section: &NeuralSection,
+    targets: usize,
+    errors: &mut Vec<String>,
+) -> Architecture {
     let mut positive = |key: &str, value: usize| {
         if value == 0 {
             errors.push(format!("surrogate.{key}: must be at least 1"));
         }
         value
     };
-    match (
-        body,
-        Architecture::default_mlp(),
-        Architecture::default_resnet(),
-    ) {
-        (
-            "mlp",
-            Architecture::Mlp {
+    let architecture = match body {
+        "mlp" => {
+            let Architecture::Mlp {
                 width,
                 depth,
                 activation,
-            },
-            _,
-        ) => Architecture::Mlp {
-            width: positive("width", section.width.unwrap_or(width)),
-            depth: positive("depth", section.depth.unwrap_or(depth)),
-            activation: section.activation.unwrap_or(activation),
-        },
-        (
-            _,
-            _,
-            Architecture::Resnet {
+            } = Architecture::default_mlp()
+            else {
+                unreachable!("the default mlp is an mlp")
+            };
+            Architecture::Mlp {
+                width: positive("width", section.width.unwrap_or(width)),
+                depth: positive("depth", section.depth.unwrap_or(depth)),
+                activation: section.activation.unwrap_or(activation),
+            }
+        }
+        "resnet" => {
+            let Architecture::Resnet {
                 width,
                 hidden,
                 blocks,
                 dropout,
-            },
-        ) => {
-            let dropout = section.dropout.unwrap_or(dropout);
-            let architecture = Architecture::Resnet {
+            } = Architecture::default_resnet()
+            else {
+                unreachable!("the default resnet is a resnet")
+            };
+            Architecture::Resnet {
                 width: positive("width", section.width.unwrap_or(width)),
                 hidden: positive("hidden", section.hidden.unwrap_or(hidden)),
                 blocks: positive("blocks", section.blocks.unwrap_or(blocks)),
-                dropout,
-            };
-            if !(0.0..1.0).contains(&dropout) {
-                errors.push(format!("surrogate.dropout = {dropout}: must be in [0, 1)"));
+                dropout: section.dropout.unwrap_or(dropout),
             }
-            architecture
         }
-        _ => Architecture::default_mlp(),
+        _ => {
+            let paper = FtSettings::for_targets(targets);
+            Architecture::FtTransformer(FtSettings {
+                width: positive("width", section.width.unwrap_or(paper.width)),
+                heads: positive("heads", section.heads.unwrap_or(paper.heads)),
+                blocks: positive("blocks", section.blocks.unwrap_or(paper.blocks)),
+                ffn_hidden: positive("ffn_hidden", section.ffn_hidden.unwrap_or(paper.ffn_hidden)),
+                attention_dropout: section.attention_dropout.unwrap_or(paper.attention_dropout),
+                ffn_dropout: section.ffn_dropout.unwrap_or(paper.ffn_dropout),
+                residual_dropout: section.residual_dropout.unwrap_or(paper.residual_dropout),
+            })
+        }
+    };
+    let mut probability = |key: &str, value: f64| {
+        if !(0.0..1.0).contains(&value) {
+            errors.push(format!("surrogate.{key} = {value}: must be in [0, 1)"));
+        }
+    };
+    match &architecture {
+        Architecture::Mlp { .. } => {}
+        Architecture::Resnet { dropout, .. } => probability("dropout", *dropout),
+        Architecture::FtTransformer(ft) => {
+            probability("attention_dropout", ft.attention_dropout);
+            probability("ffn_dropout", ft.ffn_dropout);
+            probability("residual_dropout", ft.residual_dropout);
+            if ft.heads > 0 && ft.width % ft.heads != 0 {
+                errors.push(format!(
+                    "surrogate.width = {} is not divisible by surrogate.heads = {}",
+                    ft.width, ft.heads
+                ));
+            }
+        }
+    }
+    architecture
+}
+
+/// The body of a kind (`mlp`, `resnet`, `ft-transformer`; an ensemble's `member`).
+fn body_of(kind: &str, member: Option<MemberKind>) -> &'static str {
+    match (kind, member) {
+        ("resnet", _) | ("ensemble", Some(MemberKind::Resnet)) => "resnet",
+        ("ft-transformer", _) | ("ensemble", Some(MemberKind::FtTransformer)) => "ft-transformer",
+        _ => "mlp",
     }
 }
 
-/// Resolves a neural `[surrogate]` section of `kind` (`mlp`, `resnet` or `ensemble`).
+/// Resolves a neural `[surrogate]` section of `kind` (`mlp`, `resnet`, `ft-transformer` or
+/// `ensemble`) for a problem with `objectives` objectives and `constraints` constraints.
 pub fn resolve_neural(
     kind: &str,
     section: &NeuralSection,
+    (objectives, constraints): (usize, usize),
     errors: &mut Vec<String>,
 ) -> Option<SurrogateConfig> {
-    let body = match (kind, section.member) {
-        ("ensemble", Some(MemberKind::Resnet)) | ("resnet", _) => "resnet",
-        _ => "mlp",
-    };
+    let body = body_of(kind, section.member);
     for (key, set) in kind_specific_keys(section) {
         if set && !allowed(kind, body, key) {
             let what = if kind == "ensemble" {
@@ -108,15 +164,21 @@ pub fn resolve_neural(
             errors.push(format!("surrogate.{key}: not a key of {what}"));
         }
     }
-    let mut config = JointConfig::new(architecture(body, section, errors));
+    let mut mode = JointMode::default();
+    if let Some(text) = &section.mode {
+        match JointMode::parse(text) {
+            Ok(parsed) => mode = parsed,
+            Err(reason) => errors.push(format!("surrogate.mode = {text:?}: {reason}")),
+        }
+    }
+    let targets = match mode {
+        JointMode::ConstraintsAndObjectives => objectives + constraints,
+        JointMode::Objectives => objectives,
+    };
+    let mut config = JointConfig::new(architecture(body, section, targets, errors));
+    config.mode = mode;
     if let Some(device) = section.device {
         config.device = device;
-    }
-    if let Some(mode) = &section.mode {
-        match JointMode::parse(mode) {
-            Ok(mode) => config.mode = mode,
-            Err(reason) => errors.push(format!("surrogate.mode = {mode:?}: {reason}")),
-        }
     }
     if let Some(normalization) = section.normalization {
         config.normalization = normalization;
@@ -208,6 +270,15 @@ fn section_of(config: &JointConfig) -> NeuralSection {
             section.blocks = Some(*blocks);
             section.dropout = Some(*dropout);
         }
+        Architecture::FtTransformer(ft) => {
+            section.width = Some(ft.width);
+            section.heads = Some(ft.heads);
+            section.blocks = Some(ft.blocks);
+            section.ffn_hidden = Some(ft.ffn_hidden);
+            section.attention_dropout = Some(ft.attention_dropout);
+            section.ffn_dropout = Some(ft.ffn_dropout);
+            section.residual_dropout = Some(ft.residual_dropout);
+        }
     }
     section
 }
@@ -218,12 +289,14 @@ pub fn neural_section(config: &SurrogateConfig) -> Option<SurrogateSection> {
         SurrogateConfig::Neural(joint) => Some(match joint.architecture {
             Architecture::Mlp { .. } => SurrogateSection::Mlp(section_of(joint)),
             Architecture::Resnet { .. } => SurrogateSection::Resnet(section_of(joint)),
+            Architecture::FtTransformer(_) => SurrogateSection::FtTransformer(section_of(joint)),
         }),
         SurrogateConfig::Ensemble(ensemble) => {
             let mut section = section_of(&ensemble.member);
             section.member = Some(match ensemble.member.architecture {
                 Architecture::Mlp { .. } => MemberKind::Mlp,
                 Architecture::Resnet { .. } => MemberKind::Resnet,
+                Architecture::FtTransformer(_) => MemberKind::FtTransformer,
             });
             section.members = Some(ensemble.members);
             section.bootstrap = Some(ensemble.bootstrap);

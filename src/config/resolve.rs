@@ -94,7 +94,7 @@ impl OptimizerConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SurrogateConfig {
     Gp(GpConfig),
-    /// A joint neural network (`mlp` or `resnet`).
+    /// A joint neural network (`mlp`, `resnet` or `ft-transformer`).
     Neural(JointConfig),
     Ensemble(EnsembleConfig),
     None,
@@ -127,7 +127,10 @@ pub fn resolve(file: &FileConfig) -> Result<RunConfig, Vec<String>> {
         .as_ref()
         .is_none_or(|p| matches!(p.definition, ProblemDefinition::Builtin { .. }));
     let evaluator = resolve_evaluator(file.evaluator.as_ref(), builtin, &mut errors);
-    let surrogate = resolve_surrogate(file.surrogate.as_ref(), &mut errors);
+    let targets = problem.as_ref().map_or((0, 0), |p| {
+        (p.schema.n_objectives(), p.schema.n_constraints())
+    });
+    let surrogate = resolve_surrogate(file.surrogate.as_ref(), targets, &mut errors);
     let output = problem
         .as_ref()
         .map(|p| resolve_output(file.output.as_ref(), &p.id));
@@ -488,19 +491,23 @@ fn resolve_optimizer(
     Some(config)
 }
 
+/// `targets`: the problem's numbers of objectives and constraints.
 fn resolve_surrogate(
     section: Option<&SurrogateSection>,
+    targets: (usize, usize),
     errors: &mut Vec<String>,
 ) -> Option<SurrogateConfig> {
+    use super::neural::resolve_neural;
     match section {
         None => Some(SurrogateConfig::Gp(GpConfig::default())),
         Some(SurrogateSection::None {}) => Some(SurrogateConfig::None),
-        Some(SurrogateSection::Mlp(neural)) => super::neural::resolve_neural("mlp", neural, errors),
-        Some(SurrogateSection::Resnet(neural)) => {
-            super::neural::resolve_neural("resnet", neural, errors)
+        Some(SurrogateSection::Mlp(neural)) => resolve_neural("mlp", neural, targets, errors),
+        Some(SurrogateSection::Resnet(neural)) => resolve_neural("resnet", neural, targets, errors),
+        Some(SurrogateSection::FtTransformer(neural)) => {
+            resolve_neural("ft-transformer", neural, targets, errors)
         }
         Some(SurrogateSection::Ensemble(neural)) => {
-            super::neural::resolve_neural("ensemble", neural, errors)
+            resolve_neural("ensemble", neural, targets, errors)
         }
         Some(SurrogateSection::Gp {
             device,

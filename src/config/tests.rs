@@ -382,10 +382,12 @@ fn every_config_key_is_documented() {
 }
 
 /// Neural `[surrogate]` bodies that set every key of their kind.
-const NEURAL: [&str; 3] = [
+const NEURAL: [&str; 5] = [
     "kind = \"mlp\"\nmode = \"o\"\nnormalization = \"standard\"\nwidth = 16\ndepth = 2\nactivation = \"gelu\"\nepochs = 50\n",
     "kind = \"resnet\"\nhidden = 32\nblocks = 1\ndropout = 0.1\ncv_time_budget = \"30s\"\npatience = 10\n",
     "kind = \"ensemble\"\nmember = \"resnet\"\nmembers = 2\nbootstrap = false\nmax_epochs = 100\ncv_folds = 2\nbatch_size = 64\nlearning_rate = 0.002\ndevice = \"cpu\"\n",
+    "kind = \"ft-transformer\"\nwidth = 64\nheads = 8\nblocks = 1\nffn_hidden = 96\nattention_dropout = 0.2\nffn_dropout = 0.0\nresidual_dropout = 0.05\nepochs = 5\n",
+    "kind = \"ensemble\"\nmember = \"ft-transformer\"\nmembers = 2\nheads = 2\n",
 ];
 
 fn with_surrogate(section: &str) -> String {
@@ -414,6 +416,51 @@ fn neural_surrogates_resolve_and_round_trip() {
         }
         other => panic!("{other:?}"),
     }
+    // The FT-Transformer's defaults are the paper's, with every key resolved.
+    let config = load(&with_surrogate("kind = \"ft-transformer\"\n"), &[]).unwrap();
+    let SurrogateConfig::Neural(joint) = &config.surrogate else {
+        panic!("{:?}", config.surrogate);
+    };
+    assert_eq!(joint.architecture, Architecture::default_ft_transformer());
+    let rendered = config.to_toml();
+    for key in [
+        "heads = 4",
+        "blocks = 3",
+        "ffn_hidden = 256",
+        "residual_dropout = 0.1",
+    ] {
+        assert!(rendered.contains(key), "{key} missing from\n{rendered}");
+    }
+    let config = load(&with_surrogate(NEURAL[4]), &[]).unwrap();
+    let SurrogateConfig::Ensemble(ensemble) = &config.surrogate else {
+        panic!("{:?}", config.surrogate);
+    };
+    assert!(matches!(
+        &ensemble.member.architecture,
+        Architecture::FtTransformer(ft) if ft.heads == 2 && ft.width == 128
+    ));
+}
+
+/// More than 100 objectives plus modeled constraints: 2 FT-Transformer blocks by default
+/// (3 in mode "o", where the constraints are not modeled; an explicit count wins).
+#[test]
+fn many_targets_give_the_ft_transformer_two_blocks() {
+    use crate::surrogate::torch::networks::Architecture;
+    let constraints: Vec<String> = (0..100).map(|c| format!("\"c{c}\"")).collect();
+    let user = USER.replace(
+        "constraints = [\"c1\"]",
+        &format!("constraints = [{}]", constraints.join(", ")),
+    ) + "[surrogate]\nkind = \"ft-transformer\"\n";
+    let blocks = |overrides: &[&str]| match load(&user, overrides).unwrap().surrogate {
+        SurrogateConfig::Neural(joint) => match joint.architecture {
+            Architecture::FtTransformer(ft) => ft.blocks,
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(blocks(&[]), 2);
+    assert_eq!(blocks(&["surrogate.mode=\"o\""]), 3);
+    assert_eq!(blocks(&["surrogate.blocks=3"]), 3);
 }
 
 #[test]
@@ -427,6 +474,25 @@ fn neural_surrogate_errors_name_the_key() {
             "surrogate.blocks",
         ),
         ("kind = \"resnet\"\ndropout = 1.5\n", "surrogate.dropout"),
+        ("kind = \"resnet\"\nheads = 2\n", "surrogate.heads"),
+        ("kind = \"mlp\"\nffn_hidden = 2\n", "surrogate.ffn_hidden"),
+        (
+            "kind = \"ft-transformer\"\nhidden = 2\n",
+            "surrogate.hidden",
+        ),
+        (
+            "kind = \"ft-transformer\"\ndropout = 0.1\n",
+            "surrogate.dropout",
+        ),
+        (
+            "kind = \"ft-transformer\"\nresidual_dropout = 1.0\n",
+            "surrogate.residual_dropout",
+        ),
+        ("kind = \"ft-transformer\"\nheads = 0\n", "surrogate.heads"),
+        (
+            "kind = \"ensemble\"\nmember = \"mlp\"\nattention_dropout = 0.1\n",
+            "surrogate.attention_dropout",
+        ),
         ("kind = \"mlp\"\ncv_folds = 1\n", "surrogate.cv_folds"),
         (
             "kind = \"mlp\"\ncv_time_budget = \"0s\"\n",
@@ -445,4 +511,15 @@ fn neural_surrogate_errors_name_the_key() {
     };
     let error = error.to_string();
     assert!(error.contains("needs to search"), "{error}");
+    let Err(error) = load(
+        &with_surrogate("kind = \"ft-transformer\"\nwidth = 100\nheads = 3\n"),
+        &[],
+    ) else {
+        panic!("width 100 with 3 heads accepted");
+    };
+    let error = error.to_string();
+    assert!(
+        error.contains("surrogate.width = 100") && error.contains("surrogate.heads = 3"),
+        "{error}"
+    );
 }

@@ -1,8 +1,8 @@
 //! Deep ensemble of joint neural surrogates (Lakshminarayanan, Pritzel & Blundell, "Simple
 //! and Scalable Predictive Uncertainty Estimation using Deep Ensembles", NeurIPS 2017).
 //!
-//! `members` networks of one architecture (`mlp` or `resnet`, see [`super::joint`]) differ in
-//! their initialization and, with `bootstrap`, in their training rows: member `m` weights row
+//! `members` networks of one architecture (`mlp`, `resnet` or `ft-transformer`, see
+//! [`super::joint`]) differ in their initialization and, with `bootstrap`, in their training rows: member `m` weights row
 //! `i` by the number of times `i` is drawn in `N` draws with replacement (multinomial counts,
 //! drawn from the fit seed), which is training on a bootstrap resample. The number of epochs
 //! is chosen once, by cross-validation on all rows (or fixed), and used by every member. The
@@ -10,7 +10,8 @@
 //! ([`super::training`]); a prediction is one forward pass of all members. Predictions: the
 //! mean of the members' objective means, their variance across members (the ensemble's
 //! epistemic spread, in the objectives' units), the mean of the members' constraint
-//! probabilities and feasibility scores, and the mean of their input gradients (one backward pass per objective).
+//! probabilities and feasibility scores, and the mean of their input gradients (one backward
+//! pass per objective).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -10,7 +10,8 @@
 //! objectives are modeled and the search keeps the GP's feasible-only rows. A
 //! constraints-only mode is not offered: the MOEA needs predicted objectives.
 //!
-//! Bodies: [`super::networks`] (`mlp`, `resnet`). Training and the cross-validated choice of
+//! Bodies: [`super::networks`] (`mlp`, `resnet`, and `ft-transformer` from
+//! [`super::ft_transformer`]). Training and the cross-validated choice of
 //! the number of epochs (the folds trained together as one stacked network): [`super::training`].
 //! The network computes in `f32` on the configured device; a fit is seeded and, on the CPU,
 //! deterministic. Prediction runs in evaluation mode without gradients; input gradients of
@@ -61,7 +62,7 @@ impl JointMode {
     }
 }
 
-/// Settings of a joint network surrogate (`mlp` or `resnet`).
+/// Settings of a joint network surrogate (`mlp`, `resnet` or `ft-transformer`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct JointConfig {
     pub device: DeviceChoice,

@@ -5,8 +5,8 @@
 //! Williams, *Gaussian Processes for Machine Learning*, MIT Press 2006, ch. 2 and § 4.2).
 //! [`joint`] holds the joint neural surrogates of objectives and constraint satisfaction
 //! (Gressmann et al. 2026) on the bodies of [`networks`] (`mlp`, and the ResNet of Gorishniy
-//! et al., NeurIPS 2021), trained by [`training`] on targets normalized by [`targets`] and
-//! [`constraint_targets`];
+//! et al., NeurIPS 2021) and [`ft_transformer`] (their FT-Transformer), trained by [`training`]
+//! on targets normalized by [`targets`] and [`constraint_targets`];
 //! [`ensemble`] averages several of them (deep ensembles, Lakshminarayanan et al. 2017).
 //!
 //! This module holds what every libtorch surrogate shares: choosing a [`tch::Device`] from a
@@ -18,6 +18,7 @@
 
 pub mod constraint_targets;
 pub mod ensemble;
+pub mod ft_transformer;
 pub mod gp;
 pub mod joint;
 pub mod networks;

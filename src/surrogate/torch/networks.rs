@@ -5,6 +5,8 @@
 //! - `resnet`: Dense(`width`), then `blocks` residual blocks
 //!   `x + Dense_width(Dropout(ReLU(Dense_hidden(BatchNorm(x)))))`, then a linear head
 //!   (paper defaults: width 192, hidden 384, 2 blocks, dropout 0.15).
+//! - `ft-transformer`: the FT-Transformer of [`super::ft_transformer`] (its own heads), run
+//!   with one member.
 //!
 //! The head has one output per modeled target (objectives first, then constraint logits).
 //!
@@ -32,6 +34,7 @@
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
+use super::ft_transformer::{FtSettings, FtTransformer};
 use super::TorchResultExt;
 use crate::surrogate::SurrogateError;
 
@@ -58,6 +61,7 @@ pub enum Architecture {
         blocks: usize,
         dropout: f64,
     },
+    FtTransformer(FtSettings),
 }
 
 impl Architecture {
@@ -81,11 +85,17 @@ impl Architecture {
         }
     }
 
-    /// `mlp` or `resnet`.
+    /// The paper's FT-Transformer (3 blocks; see [`FtSettings::for_targets`]).
+    pub fn default_ft_transformer() -> Self {
+        Architecture::FtTransformer(FtSettings::default())
+    }
+
+    /// `mlp`, `resnet` or `ft-transformer`.
     pub fn name(&self) -> &'static str {
         match self {
             Architecture::Mlp { .. } => "mlp",
             Architecture::Resnet { .. } => "resnet",
+            Architecture::FtTransformer { .. } => "ft-transformer",
         }
     }
 }
@@ -266,13 +276,15 @@ enum Body {
         blocks: Vec<Block>,
         dropout: f64,
     },
+    FtTransformer(FtTransformer),
 }
 
 /// `M` independent networks `R^inputs → R^outputs` (stacked, see the module documentation)
 /// with their parameters in the given [`nn::Path`].
 pub struct Network {
     body: Body,
-    head: Dense,
+    /// `None` for bodies with their own heads (the FT-Transformer).
+    head: Option<Dense>,
     members: i64,
 }
 
@@ -285,11 +297,11 @@ impl Network {
         inputs: i64,
         outputs: i64,
         architecture: &Architecture,
-    ) -> Self {
+    ) -> Result<Self, SurrogateError> {
         let dense = |name: String, fan_in: i64, fan_out: i64| {
             Dense::new(path / name, members, fan_in, fan_out)
         };
-        match architecture {
+        Ok(match architecture {
             Architecture::Mlp {
                 width,
                 depth,
@@ -308,7 +320,7 @@ impl Network {
                         layers,
                         activation: *activation,
                     },
-                    head: dense("head".to_string(), last, outputs),
+                    head: Some(dense("head".to_string(), last, outputs)),
                     members,
                 }
             }
@@ -336,11 +348,18 @@ impl Network {
                         blocks,
                         dropout: *dropout,
                     },
-                    head: dense("head".to_string(), width, outputs),
+                    head: Some(dense("head".to_string(), width, outputs)),
                     members,
                 }
             }
-        }
+            Architecture::FtTransformer(settings) => Network {
+                body: Body::FtTransformer(FtTransformer::new(
+                    path, members, inputs, outputs, settings,
+                )?),
+                head: None,
+                members,
+            },
+        })
     }
 
     /// The number of stacked members `M`.
@@ -395,8 +414,12 @@ impl Network {
                 }
                 h
             }
+            Body::FtTransformer(network) => return network.forward(x, train),
         };
-        self.head.forward(&features)
+        match &self.head {
+            Some(head) => head.forward(&features),
+            None => Ok(features),
+        }
     }
 }
 

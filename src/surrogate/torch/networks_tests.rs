@@ -22,7 +22,7 @@ fn architectures() -> Vec<Architecture> {
 fn build(members: i64, architecture: &Architecture, seed: i64) -> (nn::VarStore, Network) {
     tch::manual_seed(seed);
     let store = nn::VarStore::new(Device::Cpu);
-    let network = Network::new(&store.root(), members, 5, 3, architecture);
+    let network = Network::new(&store.root(), members, 5, 3, architecture).unwrap();
     (store, network)
 }
 

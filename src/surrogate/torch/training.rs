@@ -400,7 +400,7 @@ pub fn train(
         spec.inputs,
         spec.objectives + spec.constraints,
         spec.architecture,
-    );
+    )?;
     let mut optimizer = nn::Adam::default()
         .build(&store, config.learning_rate)
         .context("building the Adam optimizer")?;
@@ -504,7 +504,7 @@ pub fn fit(
         spec.inputs,
         spec.objectives + spec.constraints,
         spec.architecture,
-    );
+    )?;
     for (m, single) in singles.iter().enumerate() {
         copy_member(&single.store, 0, &store, m as i64)?;
     }
