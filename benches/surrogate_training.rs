@@ -8,7 +8,8 @@
 //! satisfied by about 50 % down to 0.5 % of the rows), at 1 000 and 4 000 training rows; the
 //! held-out error is measured on 1 000 further rows.
 //!
-//! Settings: each kind's defaults (`mlp` 3 × 128 ReLU; `resnet` 192/384, 2 blocks, dropout
+//! Settings: each kind's defaults (`mlp` 3 × 128 GELU; `ft-transformer` width 128, 4 heads, 3
+//! blocks; `resnet` 192/384, 2 blocks, dropout
 //! 0.15; `ensemble` of 5 default `mlp` members with bootstrap; Adam 1e-3, 3 folds, log-range
 //! targets), except batches of 256 rows (`DMOSOPT_BENCH_BATCH`; the default 2048 is one or two
 //! Adam steps per epoch at these sizes, too few for `E` epochs to learn anything) and a fixed
@@ -22,6 +23,11 @@
 //! objective's spread; constraint-satisfaction accuracy) both ways. For `mlp` and `resnet` the
 //! fit is one network (`M = 1`) and the same either way. The ensemble's CV is its member's
 //! (`mlp`).
+//!
+//! A second table runs every kind with its defaults (epoch count by cross-validation with
+//! early stopping under the default time budget), CV and final fit timed separately, which is
+//! what one surrogate epoch of a run costs (the issue's goal: FT-Transformer fit + CV ≤ 60 s at
+//! 4 000 rows). `DMOSOPT_BENCH_QUICK=1` skips it unless `DMOSOPT_BENCH_DEFAULTS=1`.
 //!
 //! Run: `cargo bench --bench surrogate_training` (through scripts/common.sh's environment).
 
@@ -145,8 +151,11 @@ fn kinds(epochs: usize, batch_size: usize) -> Vec<Kind> {
             config: with(Architecture::default_mlp()),
             members: Some(5),
         },
-        // TODO(ft-transformer): add `Kind { name: "ft-transformer", config:
-        // with(Architecture::default_ft_transformer()), members: None }` when it lands.
+        Kind {
+            name: "ft-transf",
+            config: with(Architecture::default_ft_transformer()),
+            members: None,
+        },
     ]
 }
 
@@ -197,6 +206,61 @@ fn fit(
         .ok()?;
     let seconds = start.elapsed().as_secs_f64();
     Some((seconds, held_out_error(model.as_ref(), test)))
+}
+
+/// The second table: every kind with its defaults (cross-validated epoch count with early
+/// stopping and the default time budget), CV and final fit timed separately. This is what a
+/// run pays per epoch; the issue's goal is FT-Transformer fit + CV ≤ 60 s at 4 000 rows.
+fn defaults_table(sizes: &[usize], test: &TrainingData) {
+    println!(
+        "\nwith the defaults (batch {}, max_epochs {}, patience {}, cv_time_budget {} s):",
+        JointConfig::new(Architecture::default_mlp())
+            .training
+            .batch_size,
+        JointConfig::new(Architecture::default_mlp())
+            .training
+            .max_epochs,
+        JointConfig::new(Architecture::default_mlp())
+            .training
+            .patience,
+        JointConfig::new(Architecture::default_mlp())
+            .training
+            .cv_time_budget
+            .as_secs()
+    );
+    println!(
+        "{:<9} {:>5} {:>8} {:>7} {:>8} {:>9} {:>18}",
+        "kind", "rows", "CV s", "epochs", "fit s", "total s", "error"
+    );
+    let kinds = [
+        ("mlp", Architecture::default_mlp(), None),
+        ("resnet", Architecture::default_resnet(), None),
+        ("ft-transf", Architecture::default_ft_transformer(), None),
+        ("ensemble", Architecture::default_mlp(), Some(5)),
+    ];
+    for &size in sizes {
+        let data = rows(size, size as u64);
+        for (name, architecture, members) in &kinds {
+            let kind = Kind {
+                name,
+                config: JointConfig::new(architecture.clone()),
+                members: *members,
+            };
+            let Some((cv_seconds, epochs)) = cross_validate(&kind, &data, Stacking::Stacked) else {
+                continue;
+            };
+            let Some((fit_seconds, (relative, accuracy))) =
+                fit(&kind, &data, test, Stacking::Stacked, epochs)
+            else {
+                continue;
+            };
+            println!(
+                "{name:<9} {size:>5} {cv_seconds:>8.1} {epochs:>7} {fit_seconds:>8.1} {:>9.1} {:>18}",
+                cv_seconds + fit_seconds,
+                format!("{relative:.3} / {accuracy:.3}"),
+            );
+        }
+    }
 }
 
 fn main() {
@@ -278,6 +342,9 @@ fn main() {
                 sequential.map_or("-".to_string(), |s| show(s.1)),
             );
         }
+    }
+    if std::env::var("DMOSOPT_BENCH_DEFAULTS").is_ok_and(|v| v != "0") || !quick {
+        defaults_table(sizes, &test);
     }
     println!(
         "error: mean relative RMSE of the objectives / constraint-satisfaction accuracy on \

@@ -81,7 +81,7 @@ impl Default for TrainingConfig {
             max_epochs: 2000,
             cv_folds: 3,
             patience: 100,
-            cv_time_budget: Duration::from_secs(120),
+            cv_time_budget: Duration::from_secs(40),
             stacking: Stacking::Stacked,
         }
     }
