@@ -14,6 +14,7 @@
 //!   the front most), then the rest by (predicted rank, −crowding distance); if too few remain,
 //!   distinct mutated copies of the best ones fill the batch.
 
+use super::quality::feasible_probability;
 use super::{moea_values, StrategyConfig};
 use crate::indicators::hypervolume;
 use crate::moea::operators::polynomial_mutation;
@@ -30,9 +31,12 @@ use std::time::Instant;
 /// Two normalized points closer than this in every coordinate are the same point.
 const DUPLICATE_TOLERANCE: f64 = 1e-9;
 
-/// New points (normalized, with predicted objectives) and where the time went.
+/// New points (normalized, with predicted objectives and, when the model predicts it, the
+/// probability of being feasible) and where the time went.
 pub struct Proposal {
-    pub points: Vec<(Vec<f64>, Option<Vec<f64>>)>,
+    pub points: Vec<(Vec<f64>, Option<Vec<f64>>, Option<f64>)>,
+    /// The model's [`Model::training_epochs`] (`None` without a fitted model).
+    pub training_epochs: Option<usize>,
     pub fit_seconds: f64,
     pub search_seconds: f64,
 }
@@ -50,6 +54,7 @@ pub fn propose<'a>(
     if n_new == 0 {
         return Ok(Proposal {
             points: Vec::new(),
+            training_epochs: None,
             fit_seconds: 0.0,
             search_seconds: 0.0,
         });
@@ -63,7 +68,8 @@ pub fn propose<'a>(
         tracing::warn!("no evaluation has finite objectives yet: proposing random points");
         let points = distinct_random(space, &evaluated, n_new, rng);
         return Ok(Proposal {
-            points: points.into_iter().map(|p| (p, None)).collect(),
+            points: points.into_iter().map(|p| (p, None, None)).collect(),
+            training_epochs: None,
             fit_seconds: 0.0,
             search_seconds: 0.0,
         });
@@ -100,11 +106,18 @@ pub fn propose<'a>(
     );
     let predicted = model.predict(&selected)?;
     let search_seconds = search_start.elapsed().as_secs_f64();
+    let feasible = |i: usize| {
+        let rows = predicted.feasibility.as_ref()?;
+        rows.get(i).map(|p| feasible_probability(p))
+    };
     Ok(Proposal {
         points: selected
             .into_iter()
-            .zip(predicted.mean.into_iter().map(Some))
+            .zip(predicted.mean.iter().cloned())
+            .enumerate()
+            .map(|(i, (unit, mean))| (unit, Some(mean), feasible(i)))
             .collect(),
+        training_epochs: model.training_epochs(),
         fit_seconds,
         search_seconds,
     })
