@@ -4,7 +4,8 @@
 //! moments (initial design, mid-epoch, surrogate training), resumed each time with `--resume`,
 //! and must end with exactly the evaluations of an uninterrupted run with the same seed.
 //! After every kill the file opens, and every evaluation that was complete before a kill is
-//! still there exactly once with the same parameters.
+//! still there exactly once with the same parameters; the per-epoch surrogate quality in the
+//! end equals the uninterrupted run's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -77,6 +78,28 @@ fn evaluations(path: &Path) -> BTreeMap<u64, Vec<f64>> {
     out
 }
 
+/// The surrogate quality of every epoch (`run/epochs`, timings left out; Debug text so that
+/// NaN compares equal).
+fn quality(path: &Path) -> Vec<String> {
+    let run = read_run(path, None, None).expect("the file opens");
+    run.epochs
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {:?} {:?} {:?} {:?} {:?}",
+                e.epoch,
+                e.n_evaluations,
+                e.surrogate_epochs,
+                e.hypervolume,
+                e.nrmse,
+                e.spearman,
+                e.feasibility_accuracy,
+                e.feasibility_f1
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn killed_runs_resume_to_the_uninterrupted_result() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
@@ -92,6 +115,18 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
     );
     let expected = evaluations(&dir.path().join("full.h5"));
     assert_eq!(expected.len(), 12 + 4 * 5);
+    let expected_quality = quality(&dir.path().join("full.h5"));
+    assert_eq!(expected_quality.len(), 5, "{expected_quality:?}");
+    // The GP's predictions are measured on every surrogate batch.
+    let full_epochs = read_run(&dir.path().join("full.h5"), None, None)
+        .unwrap()
+        .epochs;
+    assert!(
+        full_epochs[1..]
+            .iter()
+            .all(|e| e.nrmse.is_finite() && e.spearman.is_finite()),
+        "{full_epochs:?}"
+    );
 
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
     let (mut kills, mut cycles) = (0, 0);
@@ -142,6 +177,11 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
             evaluations(&path),
             expected,
             "cycle {cycles}: the resumed run's evaluations differ from the uninterrupted run's"
+        );
+        assert_eq!(
+            quality(&path),
+            expected_quality,
+            "cycle {cycles}: the resumed run's surrogate quality differs"
         );
     }
     eprintln!(

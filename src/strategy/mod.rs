@@ -473,7 +473,7 @@ impl Strategy {
         self.batch.clear();
     }
 
-    /// The quality of the current batch's predictions (logged when measured).
+    /// The quality of the current batch's predictions.
     fn batch_quality(&self) -> BatchQuality {
         let rows: Vec<quality::QualityRow> = self
             .batch
@@ -490,8 +490,9 @@ impl Strategy {
             })
             .collect();
         let quality = quality::batch_quality(&rows, self.schema.n_constraints() > 0);
+        // (The driver's progress sink logs them at info level with the epoch's summary.)
         if quality.is_measured() {
-            tracing::info!(
+            tracing::debug!(
                 epoch = self.epoch,
                 nrmse = quality.nrmse,
                 spearman = quality.spearman,
