@@ -65,7 +65,12 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 
 /// (eval_id → parameters) of a file, asserting that no eval_id appears twice.
 fn evaluations(path: &Path) -> BTreeMap<u64, Vec<f64>> {
-    let run = read_run(path, None, None).expect("the file opens after a kill");
+    let run = read_run(path, None, None).unwrap_or_else(|e| {
+        panic!(
+            "the file opens after a kill: {e}\nprocesses with it open:\n{}",
+            holders(path)
+        )
+    });
     let mut out = BTreeMap::new();
     for row in run.rows {
         let id = row.eval_id.expect("eval_id");
@@ -74,6 +79,32 @@ fn evaluations(path: &Path) -> BTreeMap<u64, Vec<f64>> {
             "{}: eval_id {id} stored twice",
             path.display()
         );
+    }
+    out
+}
+
+/// The processes that have `path` open (`/proc/<pid>/fd`), one line each: who holds a lock
+/// when a file cannot be opened (seen once or twice under heavy machine load).
+fn holders(path: &Path) -> String {
+    let mut out = String::new();
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for process in processes.flatten() {
+        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|target| target == path) {
+                let cmdline =
+                    std::fs::read_to_string(process.path().join("cmdline")).unwrap_or_default();
+                out.push_str(&format!(
+                    "{} {}\n",
+                    fd.path().display(),
+                    cmdline.replace('\0', " ")
+                ));
+            }
+        }
     }
     out
 }

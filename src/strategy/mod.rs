@@ -435,12 +435,12 @@ impl Strategy {
         if let Some(surrogate_epochs) = proposal.training_epochs {
             tracing::info!(epoch, surrogate_epochs, "surrogate trained");
         }
-        for (unit, prediction, feasibility) in proposal.points {
+        for point in proposal.points {
             self.enqueue(
-                unit,
+                point.unit,
                 epoch,
-                prediction,
-                feasibility,
+                point.prediction,
+                point.feasibility,
                 proposal.training_epochs,
             );
         }

@@ -31,10 +31,19 @@ use std::time::Instant;
 /// Two normalized points closer than this in every coordinate are the same point.
 const DUPLICATE_TOLERANCE: f64 = 1e-9;
 
-/// New points (normalized, with predicted objectives and, when the model predicts it, the
-/// probability of being feasible) and where the time went.
+/// One new point and what the model predicted for it.
+pub struct ProposedPoint {
+    /// Normalized coordinates.
+    pub unit: Vec<f64>,
+    /// Predicted objectives (`None` for random points proposed without a model).
+    pub prediction: Option<Vec<f64>>,
+    /// Predicted probability of being feasible, when the model predicts feasibility.
+    pub feasibility: Option<f64>,
+}
+
+/// New points and where the time went.
 pub struct Proposal {
-    pub points: Vec<(Vec<f64>, Option<Vec<f64>>, Option<f64>)>,
+    pub points: Vec<ProposedPoint>,
     /// The model's [`Model::training_epochs`] (`None` without a fitted model).
     pub training_epochs: Option<usize>,
     pub fit_seconds: f64,
@@ -68,7 +77,14 @@ pub fn propose<'a>(
         tracing::warn!("no evaluation has finite objectives yet: proposing random points");
         let points = distinct_random(space, &evaluated, n_new, rng);
         return Ok(Proposal {
-            points: points.into_iter().map(|p| (p, None, None)).collect(),
+            points: points
+                .into_iter()
+                .map(|unit| ProposedPoint {
+                    unit,
+                    prediction: None,
+                    feasibility: None,
+                })
+                .collect(),
             training_epochs: None,
             fit_seconds: 0.0,
             search_seconds: 0.0,
@@ -115,7 +131,11 @@ pub fn propose<'a>(
             .into_iter()
             .zip(predicted.mean.iter().cloned())
             .enumerate()
-            .map(|(i, (unit, mean))| (unit, Some(mean), feasible(i)))
+            .map(|(i, (unit, mean))| ProposedPoint {
+                unit,
+                prediction: Some(mean),
+                feasibility: feasible(i),
+            })
             .collect(),
         training_epochs: model.training_epochs(),
         fit_seconds,
