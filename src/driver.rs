@@ -235,6 +235,14 @@ pub(crate) fn record_report(
         hypervolume: report.hypervolume,
         fit_seconds: report.fit_seconds,
         search_seconds: report.search_seconds,
+        surrogate_epochs: report
+            .surrogate_epochs
+            .and_then(|n| i64::try_from(n).ok())
+            .unwrap_or(-1),
+        nrmse: report.quality.nrmse,
+        spearman: report.quality.spearman,
+        feasibility_accuracy: report.quality.feasibility_accuracy,
+        feasibility_f1: report.quality.feasibility_f1,
     })?;
     progress.epoch_done(report);
     Ok(())

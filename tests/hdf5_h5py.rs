@@ -188,6 +188,10 @@ with h5py.File(path, "r") as f:
     assert list(table["epoch"]) == [0, 1], table
     assert list(table["n_evaluations"]) == [4, 6], table
     assert np.isnan(table["hypervolume"][0]) and table["hypervolume"][1] == 0.75, table
+    assert list(table["surrogate_epochs"]) == [-1, 30], table
+    assert np.isnan(table["nrmse"][0]) and table["nrmse"][1] == 0.185, table
+    assert table["spearman"][1] == 0.75 and table["feasibility_accuracy"][1] == 0.875, table
+    assert np.isnan(table["feasibility_f1"]).all(), table
 print("h5py idioms OK")
 "#;
 
@@ -214,6 +218,11 @@ fn h5py_idioms_read_our_file() {
                 hypervolume: hv,
                 fit_seconds: 0.5,
                 search_seconds: 0.25,
+                surrogate_epochs: if epoch == 0 { -1 } else { 30 },
+                nrmse: if epoch == 0 { f64::NAN } else { 0.185 },
+                spearman: if epoch == 0 { f64::NAN } else { 0.75 },
+                feasibility_accuracy: if epoch == 0 { f64::NAN } else { 0.875 },
+                feasibility_f1: f64::NAN,
             })
             .unwrap();
     }

@@ -186,6 +186,11 @@ fn structure_matches_dmosopt() {
                     hypervolume: 0.25,
                     fit_seconds: 0.5,
                     search_seconds: 1.5,
+                    surrogate_epochs: -1,
+                    nrmse: f64::NAN,
+                    spearman: f64::NAN,
+                    feasibility_accuracy: f64::NAN,
+                    feasibility_f1: f64::NAN,
                 })
                 .unwrap();
         }

@@ -170,3 +170,78 @@ command = ["false"]
     assert!(imported.iter().all(|r| r.epoch == 0));
     assert_eq!(imported[0].objectives, source.rows[0].objectives);
 }
+
+#[test]
+fn inspect_shows_the_surrogate_quality_of_a_neural_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = r#"
+[problem]
+id = "tnk"
+builtin = "tnk"
+[optimizer]
+n_initial = 10
+n_epochs = 2
+population_size = 20
+num_generations = 10
+seed = 4
+[surrogate]
+kind = "mlp"
+width = 16
+depth = 2
+epochs = 20
+"#;
+    std::fs::write(dir.path().join("t.toml"), config).unwrap();
+    let run = dmosopt(dir.path(), &["run", "t.toml", "-o", "t.h5"]);
+    assert!(run.status.success(), "{run:?}");
+
+    let stored = dmosopt::store::read_run(&dir.path().join("t.h5"), None, None).unwrap();
+    assert_eq!(stored.epochs.len(), 3, "{:?}", stored.epochs);
+    let initial = stored.epochs[0];
+    assert_eq!(initial.surrogate_epochs, -1);
+    assert!(initial.nrmse.is_nan() && initial.feasibility_accuracy.is_nan());
+    for e in &stored.epochs[1..] {
+        // The configured epoch count, and metrics measured on the batch (TNK has constraints
+        // and the network predicts them).
+        assert_eq!(e.surrogate_epochs, 20, "{e:?}");
+        assert!(e.nrmse.is_finite() && e.nrmse >= 0.0, "{e:?}");
+        assert!((-1.0..=1.0).contains(&e.spearman), "{e:?}");
+        assert!((0.0..=1.0).contains(&e.feasibility_accuracy), "{e:?}");
+    }
+    let predicted: Vec<_> = stored.proposals.iter().filter(|p| p.epoch > 0).collect();
+    assert!(!predicted.is_empty());
+    assert!(predicted
+        .iter()
+        .all(|p| p.feasibility.is_some_and(|f| (0.0..=1.0).contains(&f))
+            && p.surrogate_epochs == Some(20)));
+
+    let text = stdout(&dmosopt(dir.path(), &["inspect", "t.h5"]));
+    let header = text
+        .lines()
+        .find(|l| l.contains("hypervolume") && l.contains("nrmse"))
+        .unwrap_or_else(|| panic!("no epoch table in\n{text}"));
+    for column in ["sur_epochs", "spearman", "feas_acc", "feas_f1"] {
+        assert!(header.contains(column), "missing {column:?} in\n{text}");
+    }
+    let row = |epoch: &str| -> Vec<String> {
+        let start = text.find(header).unwrap();
+        text[start..]
+            .lines()
+            .map(|l| l.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+            .find(|cells| cells.first().map(String::as_str) == Some(epoch))
+            .unwrap_or_else(|| panic!("no row for epoch {epoch} in\n{text}"))
+    };
+    // epoch, evaluations, feasible, hypervolume, fit_s, search_s, then the quality columns.
+    assert_eq!(row("0")[6..], ["n/a", "n/a", "n/a", "n/a", "n/a"], "{text}");
+    let second = row("1");
+    assert_eq!(second[6], "20", "{text}");
+    assert_eq!(
+        second[7],
+        format!("{:.3}", stored.epochs[1].nrmse),
+        "{text}"
+    );
+    assert_eq!(
+        second[9],
+        format!("{:.3}", stored.epochs[1].feasibility_accuracy),
+        "{text}"
+    );
+}

@@ -4,7 +4,8 @@
 //! moments (initial design, mid-epoch, surrogate training), resumed each time with `--resume`,
 //! and must end with exactly the evaluations of an uninterrupted run with the same seed.
 //! After every kill the file opens, and every evaluation that was complete before a kill is
-//! still there exactly once with the same parameters.
+//! still there exactly once with the same parameters; the per-epoch surrogate quality in the
+//! end equals the uninterrupted run's.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -64,7 +65,12 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 
 /// (eval_id → parameters) of a file, asserting that no eval_id appears twice.
 fn evaluations(path: &Path) -> BTreeMap<u64, Vec<f64>> {
-    let run = read_run(path, None, None).expect("the file opens after a kill");
+    let run = read_run(path, None, None).unwrap_or_else(|e| {
+        panic!(
+            "the file opens after a kill: {e}\nprocesses with it open:\n{}",
+            holders(path)
+        )
+    });
     let mut out = BTreeMap::new();
     for row in run.rows {
         let id = row.eval_id.expect("eval_id");
@@ -75,6 +81,54 @@ fn evaluations(path: &Path) -> BTreeMap<u64, Vec<f64>> {
         );
     }
     out
+}
+
+/// The processes that have `path` open (`/proc/<pid>/fd`), one line each: who holds a lock
+/// when a file cannot be opened (seen once or twice under heavy machine load).
+fn holders(path: &Path) -> String {
+    let mut out = String::new();
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for process in processes.flatten() {
+        let Ok(fds) = std::fs::read_dir(process.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            if std::fs::read_link(fd.path()).is_ok_and(|target| target == path) {
+                let cmdline =
+                    std::fs::read_to_string(process.path().join("cmdline")).unwrap_or_default();
+                out.push_str(&format!(
+                    "{} {}\n",
+                    fd.path().display(),
+                    cmdline.replace('\0', " ")
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The surrogate quality of every epoch (`run/epochs`, timings left out; Debug text so that
+/// NaN compares equal).
+fn quality(path: &Path) -> Vec<String> {
+    let run = read_run(path, None, None).expect("the file opens");
+    run.epochs
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {} {:?} {:?} {:?} {:?} {:?}",
+                e.epoch,
+                e.n_evaluations,
+                e.surrogate_epochs,
+                e.hypervolume,
+                e.nrmse,
+                e.spearman,
+                e.feasibility_accuracy,
+                e.feasibility_f1
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -92,6 +146,18 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
     );
     let expected = evaluations(&dir.path().join("full.h5"));
     assert_eq!(expected.len(), 12 + 4 * 5);
+    let expected_quality = quality(&dir.path().join("full.h5"));
+    assert_eq!(expected_quality.len(), 5, "{expected_quality:?}");
+    // The GP's predictions are measured on every surrogate batch.
+    let full_epochs = read_run(&dir.path().join("full.h5"), None, None)
+        .unwrap()
+        .epochs;
+    assert!(
+        full_epochs[1..]
+            .iter()
+            .all(|e| e.nrmse.is_finite() && e.spearman.is_finite()),
+        "{full_epochs:?}"
+    );
 
     let mut rng = ChaCha8Rng::seed_from_u64(2024);
     let (mut kills, mut cycles) = (0, 0);
@@ -142,6 +208,11 @@ fn killed_runs_resume_to_the_uninterrupted_result() {
             evaluations(&path),
             expected,
             "cycle {cycles}: the resumed run's evaluations differ from the uninterrupted run's"
+        );
+        assert_eq!(
+            quality(&path),
+            expected_quality,
+            "cycle {cycles}: the resumed run's surrogate quality differs"
         );
     }
     eprintln!(

@@ -1,6 +1,8 @@
 //! `dmosopt inspect`: a summary of a result file — evaluations per epoch and status, failure
 //! reasons (grouped by their first line, counted), evaluation durations, the per-epoch table
-//! (`run/epochs`: hypervolume, fit and search time) and the proposals still pending.
+//! (`run/epochs`: hypervolume, fit and search time, the surrogate's training epochs and its
+//! quality on the batch it proposed — NRMSE, Spearman, feasibility accuracy and F1, `n/a`
+//! where not measured) and the proposals still pending.
 
 use crate::cli::InspectArgs;
 use crate::problem::Status;
@@ -128,15 +130,49 @@ fn epoch_table(run: &StoredRun, out: &mut String) {
     let _ = writeln!(out, "\nepochs:");
     let _ = writeln!(
         out,
-        "{:>6} {:>12} {:>9} {:>12} {:>8} {:>9}",
-        "epoch", "evaluations", "feasible", "hypervolume", "fit_s", "search_s"
+        "{:>6} {:>12} {:>9} {:>12} {:>8} {:>9} {:>10} {:>7} {:>8} {:>9} {:>7}",
+        "epoch",
+        "evaluations",
+        "feasible",
+        "hypervolume",
+        "fit_s",
+        "search_s",
+        "sur_epochs",
+        "nrmse",
+        "spearman",
+        "feas_acc",
+        "feas_f1"
     );
     for e in &run.epochs {
+        let surrogate_epochs = if e.surrogate_epochs < 0 {
+            "n/a".to_string()
+        } else {
+            e.surrogate_epochs.to_string()
+        };
         let _ = writeln!(
             out,
-            "{:>6} {:>12} {:>9} {:>12.6} {:>8.2} {:>9.2}",
-            e.epoch, e.n_evaluations, e.n_feasible, e.hypervolume, e.fit_seconds, e.search_seconds
+            "{:>6} {:>12} {:>9} {:>12.6} {:>8.2} {:>9.2} {surrogate_epochs:>10} {:>7} {:>8} \
+             {:>9} {:>7}",
+            e.epoch,
+            e.n_evaluations,
+            e.n_feasible,
+            e.hypervolume,
+            e.fit_seconds,
+            e.search_seconds,
+            metric(e.nrmse),
+            metric(e.spearman),
+            metric(e.feasibility_accuracy),
+            metric(e.feasibility_f1)
         );
+    }
+}
+
+/// A quality metric with three decimals, `n/a` when not measured (NaN).
+fn metric(value: f64) -> String {
+    if value.is_nan() {
+        "n/a".to_string()
+    } else {
+        format!("{value:.3}")
     }
 }
 

@@ -383,6 +383,11 @@ impl ProgressSink for ConsoleProgress {
             hypervolume = report.hypervolume,
             fit_s = format!("{:.2}", report.fit_seconds),
             search_s = format!("{:.2}", report.search_seconds),
+            surrogate_epochs = report.surrogate_epochs,
+            nrmse = report.quality.nrmse,
+            spearman = report.quality.spearman,
+            feasibility_accuracy = report.quality.feasibility_accuracy,
+            feasibility_f1 = report.quality.feasibility_f1,
             "epoch done"
         );
     }

@@ -29,6 +29,8 @@ pub fn proposals_as_candidates(run: &StoredRun) -> Vec<Candidate> {
             parameters: p.parameters.clone(),
             unit: Vec::new(),
             prediction: p.predictions.clone(),
+            feasibility: p.feasibility,
+            surrogate_epochs: p.surrogate_epochs,
         })
         .collect()
 }
@@ -79,6 +81,15 @@ pub struct EpochSummary {
     pub hypervolume: f64,
     pub fit_seconds: f64,
     pub search_seconds: f64,
+    /// Training epochs of the surrogate that proposed this epoch's batch; -1 when not
+    /// applicable (initial design, direct search, the GP) or unknown (older files).
+    pub surrogate_epochs: i64,
+    /// That surrogate's quality on the batch (see `strategy::quality`); NaN when not measured
+    /// or not stored (older files).
+    pub nrmse: f64,
+    pub spearman: f64,
+    pub feasibility_accuracy: f64,
+    pub feasibility_f1: f64,
 }
 
 /// Why the store could not write or read a run. Every message names the file and the object.
@@ -162,6 +173,12 @@ pub struct StoredProposal {
     pub parameters: Vec<f64>,
     /// The surrogate's prediction; `None` when it was not stored (NaN).
     pub predictions: Option<Vec<f64>>,
+    /// The predicted probability of being feasible; `None` when the model predicts none or
+    /// the file has no `feasibility` column (older files).
+    pub feasibility: Option<f64>,
+    /// Training epochs of the model that proposed it; `None` when not applicable (stored as
+    /// −1) or the file has no `surrogate_epochs` column.
+    pub surrogate_epochs: Option<usize>,
 }
 
 /// One evaluation as stored (values converted to f64, in the name orders of [`StoredRun`]).
@@ -387,6 +404,11 @@ mod tests {
             hypervolume: f64::NAN,
             fit_seconds: 0.1,
             search_seconds: 0.2,
+            surrogate_epochs: -1,
+            nrmse: f64::NAN,
+            spearman: f64::NAN,
+            feasibility_accuracy: f64::NAN,
+            feasibility_f1: f64::NAN,
         };
         store.record_epoch(&summary).unwrap();
         assert_eq!(store.records().len(), 2);

@@ -74,7 +74,7 @@ impl Strategy {
         search.batch.clear();
         for unit in offspring.into_iter().take(budget) {
             search.batch.push(self.next_eval_id);
-            self.enqueue(unit, epoch, None);
+            self.enqueue(unit, epoch, None, None, None);
         }
         if search.batch.is_empty() {
             self.finished = true;

@@ -18,13 +18,21 @@
 //! to be stored before it is dispatched; [`Strategy::restore`] replays a stored run (see
 //! [`restore`]).
 //!
+//! Surrogate quality: when an epoch's batch is complete, its report carries how well the model
+//! that proposed the batch predicted it ([`quality`]), computed from the candidates'
+//! predictions (stored with the proposals, so a resumed run measures the same) and the
+//! records.
+//!
 //! Determinism: each epoch draws from its own random stream derived from the seed and the
 //! epoch number, and every decision reads the evaluated rows in `eval_id` order, so the order
 //! in which results arrive never changes what is proposed.
 
 mod direct;
+pub mod quality;
 mod restore;
 pub mod search;
+
+pub use quality::BatchQuality;
 
 use crate::indicators::hypervolume;
 use crate::moea::Nsga2Params;
@@ -75,6 +83,11 @@ pub struct Candidate {
     pub unit: Vec<f64>,
     /// The surrogate's predicted objectives, when a surrogate proposed it.
     pub prediction: Option<Vec<f64>>,
+    /// The surrogate's predicted probability that the point is feasible (the product of its
+    /// per-constraint probabilities), when the model predicts feasibility.
+    pub feasibility: Option<f64>,
+    /// [`crate::surrogate::Model::training_epochs`] of the model that proposed it.
+    pub surrogate_epochs: Option<usize>,
 }
 
 /// What the caller should do next.
@@ -102,6 +115,11 @@ pub struct EpochReport {
     pub fit_seconds: f64,
     /// Seconds spent searching the surrogate for this epoch's proposal.
     pub search_seconds: f64,
+    /// Training epochs of the model that proposed this epoch's batch (`None`: no model, or
+    /// one without epochs such as the GP).
+    pub surrogate_epochs: Option<usize>,
+    /// How well that model predicted the batch (NaN where not measured).
+    pub quality: BatchQuality,
 }
 
 /// Errors of the loop itself (a failed simulation is not one of them).
@@ -156,6 +174,8 @@ pub struct Strategy {
     proposed: Vec<Candidate>,
     /// Stored proposals by epoch, used instead of a new proposal while restoring.
     replay: BTreeMap<u32, Vec<Candidate>>,
+    /// Every candidate of the current epoch (for its quality report).
+    batch: Vec<Candidate>,
 }
 
 impl Strategy {
@@ -182,6 +202,7 @@ impl Strategy {
             finished: false,
             proposed: Vec::new(),
             replay: BTreeMap::new(),
+            batch: Vec::new(),
         }
     }
 
@@ -338,11 +359,18 @@ impl Strategy {
             .min(self.remaining_budget());
         let points = sample_unit(self.config.initial_method, n, self.space.dim(), &mut rng);
         for unit in points {
-            self.enqueue(unit, 0, None);
+            self.enqueue(unit, 0, None, None, None);
         }
     }
 
-    fn enqueue(&mut self, unit: Vec<f64>, epoch: u32, prediction: Option<Vec<f64>>) {
+    fn enqueue(
+        &mut self,
+        unit: Vec<f64>,
+        epoch: u32,
+        prediction: Option<Vec<f64>>,
+        feasibility: Option<f64>,
+        surrogate_epochs: Option<usize>,
+    ) {
         let parameters = self.space.denormalize(&unit);
         let unit = self.space.normalize(&parameters);
         let candidate = Candidate {
@@ -351,8 +379,11 @@ impl Strategy {
             parameters,
             unit,
             prediction,
+            feasibility,
+            surrogate_epochs,
         };
         self.proposed.push(candidate.clone());
+        self.batch.push(candidate.clone());
         self.queue.push_back(candidate);
         self.next_eval_id += 1;
     }
@@ -361,6 +392,7 @@ impl Strategy {
     fn enqueue_stored(&mut self, stored: Vec<Candidate>) {
         for candidate in stored {
             self.next_eval_id = self.next_eval_id.max(candidate.eval_id + 1);
+            self.batch.push(candidate.clone());
             self.queue.push_back(candidate);
         }
     }
@@ -400,8 +432,17 @@ impl Strategy {
             fit_seconds: proposal.fit_seconds,
             search_seconds: proposal.search_seconds,
         };
-        for (unit, prediction) in proposal.points {
-            self.enqueue(unit, epoch, prediction);
+        if let Some(surrogate_epochs) = proposal.training_epochs {
+            tracing::info!(epoch, surrogate_epochs, "surrogate trained");
+        }
+        for point in proposal.points {
+            self.enqueue(
+                point.unit,
+                epoch,
+                point.prediction,
+                point.feasibility,
+                proposal.training_epochs,
+            );
         }
         Ok(())
     }
@@ -425,8 +466,42 @@ impl Strategy {
             hypervolume,
             fit_seconds: self.timing.fit_seconds,
             search_seconds: self.timing.search_seconds,
+            surrogate_epochs: self.batch.iter().find_map(|c| c.surrogate_epochs),
+            quality: self.batch_quality(),
         });
         self.timing = ProposalTiming::default();
+        self.batch.clear();
+    }
+
+    /// The quality of the current batch's predictions.
+    fn batch_quality(&self) -> BatchQuality {
+        let rows: Vec<quality::QualityRow> = self
+            .batch
+            .iter()
+            .filter_map(|candidate| {
+                let record = self.records.get(&candidate.eval_id)?;
+                Some(quality::QualityRow {
+                    predicted: candidate.prediction.as_deref(),
+                    predicted_feasibility: candidate.feasibility,
+                    objectives: &record.objectives,
+                    finite: record.has_finite_objectives(),
+                    feasible: record.is_feasible(),
+                })
+            })
+            .collect();
+        let quality = quality::batch_quality(&rows, self.schema.n_constraints() > 0);
+        // (The driver's progress sink logs them at info level with the epoch's summary.)
+        if quality.is_measured() {
+            tracing::debug!(
+                epoch = self.epoch,
+                nrmse = quality.nrmse,
+                spearman = quality.spearman,
+                feasibility_accuracy = quality.feasibility_accuracy,
+                feasibility_f1 = quality.feasibility_f1,
+                "surrogate quality on the epoch's batch"
+            );
+        }
+        quality
     }
 }
 

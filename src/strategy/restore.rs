@@ -110,6 +110,8 @@ impl Strategy {
                 parameters: record.parameters.clone(),
                 unit: self.space.normalize(&record.parameters),
                 prediction: None,
+                feasibility: None,
+                surrogate_epochs: None,
             });
             self.records.insert(record.eval_id, record.clone());
             imported.push(record);

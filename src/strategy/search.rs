@@ -24,6 +24,7 @@
 //!   most) — then the rest by (predicted rank, −crowding distance); if too few remain,
 //!   distinct mutated copies of the best ones fill the batch.
 
+use super::quality::feasible_probability;
 use super::{moea_values, StrategyConfig};
 use crate::indicators::hypervolume;
 use crate::moea::operators::polynomial_mutation;
@@ -46,9 +47,21 @@ const EXTRAPOLATION_MARGIN: f64 = 0.1;
 /// Candidates less likely than this to be feasible are not chosen for hypervolume gain.
 const MIN_FEASIBLE_PROBABILITY: f64 = 0.05;
 
-/// New points (normalized, with predicted objectives) and where the time went.
+/// One new point and what the model predicted for it.
+pub struct ProposedPoint {
+    /// Normalized coordinates.
+    pub unit: Vec<f64>,
+    /// Predicted objectives (`None` for random points proposed without a model).
+    pub prediction: Option<Vec<f64>>,
+    /// Predicted probability of being feasible, when the model predicts feasibility.
+    pub feasibility: Option<f64>,
+}
+
+/// New points and where the time went.
 pub struct Proposal {
-    pub points: Vec<(Vec<f64>, Option<Vec<f64>>)>,
+    pub points: Vec<ProposedPoint>,
+    /// The model's [`Model::training_epochs`] (`None` without a fitted model).
+    pub training_epochs: Option<usize>,
     pub fit_seconds: f64,
     pub search_seconds: f64,
 }
@@ -66,6 +79,7 @@ pub fn propose<'a>(
     if n_new == 0 {
         return Ok(Proposal {
             points: Vec::new(),
+            training_epochs: None,
             fit_seconds: 0.0,
             search_seconds: 0.0,
         });
@@ -79,7 +93,15 @@ pub fn propose<'a>(
         tracing::warn!("no evaluation has finite objectives yet: proposing random points");
         let points = distinct_random(space, &evaluated, n_new, rng);
         return Ok(Proposal {
-            points: points.into_iter().map(|p| (p, None)).collect(),
+            points: points
+                .into_iter()
+                .map(|unit| ProposedPoint {
+                    unit,
+                    prediction: None,
+                    feasibility: None,
+                })
+                .collect(),
+            training_epochs: None,
             fit_seconds: 0.0,
             search_seconds: 0.0,
         });
@@ -115,11 +137,22 @@ pub fn propose<'a>(
     );
     let predicted = model.predict(&selected)?;
     let search_seconds = search_start.elapsed().as_secs_f64();
+    let feasible = |i: usize| {
+        let rows = predicted.feasibility.as_ref()?;
+        rows.get(i).map(|p| feasible_probability(p))
+    };
     Ok(Proposal {
         points: selected
             .into_iter()
-            .zip(predicted.mean.into_iter().map(Some))
+            .zip(predicted.mean.iter().cloned())
+            .enumerate()
+            .map(|(i, (unit, mean))| ProposedPoint {
+                unit,
+                prediction: Some(mean),
+                feasibility: feasible(i),
+            })
             .collect(),
+        training_epochs: model.training_epochs(),
         fit_seconds,
         search_seconds,
     })
@@ -278,7 +311,7 @@ fn score(model: &dyn Model, x: Vec<Vec<f64>>) -> Result<Scored, SurrogateError> 
     let prediction = model.predict(&x)?;
     let violation = predicted_violation(&prediction);
     let feasible_probability = match &prediction.feasibility {
-        Some(rows) => rows.iter().map(|row| row.iter().product()).collect(),
+        Some(rows) => rows.iter().map(|row| feasible_probability(row)).collect(),
         None => vec![1.0; x.len()],
     };
     Ok(Scored {

@@ -424,7 +424,12 @@ fn interrupted(
 fn check_resume_everywhere(make: &dyn Fn() -> Strategy, problem: &Arc<dyn Problem>) {
     let batch = 3;
     let mut full = make();
-    drive(&mut full, batch, |c| evaluate(problem.as_ref(), c), None);
+    let expected_quality = quality_text(&drive(
+        &mut full,
+        batch,
+        |c| evaluate(problem.as_ref(), c),
+        None,
+    ));
     let expected: Vec<(u64, Vec<f64>)> = full
         .records()
         .map(|r| (r.eval_id, r.parameters.clone()))
@@ -435,7 +440,7 @@ fn check_resume_everywhere(make: &dyn Fn() -> Strategy, problem: &Arc<dyn Proble
         let mut resumed = make();
         resumed.restore(records, proposals).expect("restore");
         let mut evaluated_again = Vec::new();
-        drive(
+        let resumed_reports = drive(
             &mut resumed,
             batch,
             |c| {
@@ -453,7 +458,26 @@ fn check_resume_everywhere(make: &dyn Fn() -> Strategy, problem: &Arc<dyn Proble
             .map(|r| (r.eval_id, r.parameters.clone()))
             .collect();
         assert_eq!(got, expected, "kill after {kill_after}");
+        // Every epoch's surrogate quality, whether its batch completed before or after the cut.
+        assert_eq!(
+            quality_text(&resumed_reports),
+            expected_quality,
+            "kill after {kill_after}"
+        );
     }
+}
+
+/// What a report says about the surrogate (Debug text: NaN compares equal there).
+fn quality_text(reports: &[EpochReport]) -> Vec<String> {
+    reports
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {:?} {:?}",
+                r.epoch, r.n_evaluations, r.surrogate_epochs, r.quality
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -515,4 +539,158 @@ fn imported_records_count_toward_the_initial_design() {
     assert_eq!(batch.len(), 2);
     assert_eq!(batch[0].eval_id, 4);
     assert_eq!(strategy.take_proposals().len(), 6);
+}
+
+fn tnk() -> Arc<dyn Problem> {
+    Builtin::Tnk.build(None, None).expect("tnk")
+}
+
+/// A deliberately wrong surrogate: the oracle's objectives negated and every point's
+/// feasibility inverted; it reports as many training epochs as it had training rows.
+struct WrongTrainer(OracleTrainer);
+
+struct WrongModel {
+    inner: Box<dyn crate::surrogate::Model>,
+    epochs: usize,
+}
+
+impl Trainer for WrongTrainer {
+    fn name(&self) -> &'static str {
+        "wrong"
+    }
+
+    /// Trained on every finite row, so its epoch count is the number of evaluations.
+    fn models_feasibility(&self) -> bool {
+        true
+    }
+
+    fn fit(
+        &self,
+        data: &crate::surrogate::TrainingData,
+        seed: u64,
+    ) -> Result<Box<dyn crate::surrogate::Model>, SurrogateError> {
+        Ok(Box::new(WrongModel {
+            inner: self.0.fit(data, seed)?,
+            epochs: data.len(),
+        }))
+    }
+}
+
+impl crate::surrogate::Model for WrongModel {
+    fn n_objectives(&self) -> usize {
+        self.inner.n_objectives()
+    }
+
+    fn predict(&self, x: &[Vec<f64>]) -> Result<crate::surrogate::Prediction, SurrogateError> {
+        let truth = self.inner.predict(x)?;
+        Ok(crate::surrogate::Prediction {
+            mean: truth
+                .mean
+                .into_iter()
+                .map(|row| row.into_iter().map(|v| -v).collect())
+                .collect(),
+            variance: None,
+            constraint_scores: None,
+            // Feasible points predicted to violate every constraint, infeasible ones to
+            // satisfy all of them.
+            feasibility: truth.feasibility.map(|rows| {
+                rows.into_iter()
+                    .map(|row| {
+                        let feasible = row.iter().all(|&p| p > 0.5);
+                        vec![if feasible { 0.0 } else { 1.0 }; row.len()]
+                    })
+                    .collect()
+            }),
+        })
+    }
+
+    fn objective_gradients(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<Vec<f64>>>, SurrogateError> {
+        let gradients = self.inner.objective_gradients(x)?;
+        Ok(gradients
+            .into_iter()
+            .map(|point| {
+                point
+                    .into_iter()
+                    .map(|row| row.into_iter().map(|g| -g).collect())
+                    .collect()
+            })
+            .collect())
+    }
+
+    fn training_epochs(&self) -> Option<usize> {
+        Some(self.epochs)
+    }
+}
+
+fn wrong_strategy(problem: &Arc<dyn Problem>, config: StrategyConfig) -> Strategy {
+    Strategy::new(
+        problem.space().clone(),
+        problem.schema().clone(),
+        config,
+        SearchMode::Surrogate(Box::new(WrongTrainer(OracleTrainer::new(Arc::clone(
+            problem,
+        ))))),
+    )
+}
+
+#[test]
+fn oracle_predictions_score_perfectly() {
+    for (problem, constrained) in [(zdt1(4), false), (tnk(), true)] {
+        let dim = problem.space().dim();
+        let mut strategy = oracle_strategy(&problem, config(dim, 2));
+        let reports = drive(&mut strategy, 4, |c| evaluate(problem.as_ref(), c), None);
+        assert_eq!(reports.len(), 3);
+        // The initial design has no model.
+        assert!(!reports[0].quality.is_measured(), "{:?}", reports[0]);
+        assert_eq!(reports[0].surrogate_epochs, None);
+        for report in &reports[1..] {
+            let q = report.quality;
+            assert!(q.nrmse.abs() < 1e-12, "{report:?}");
+            assert!((q.spearman - 1.0).abs() < 1e-12, "{report:?}");
+            if constrained {
+                assert_eq!(
+                    (q.feasibility_accuracy, q.feasibility_f1),
+                    (1.0, 1.0),
+                    "{report:?}"
+                );
+            } else {
+                assert!(q.feasibility_accuracy.is_nan() && q.feasibility_f1.is_nan());
+            }
+            // The oracle has no training epochs.
+            assert_eq!(report.surrogate_epochs, None);
+        }
+    }
+}
+
+#[test]
+fn a_wrong_model_scores_badly_and_reports_its_training_epochs() {
+    let problem = tnk();
+    let mut strategy = wrong_strategy(&problem, config(2, 2));
+    let reports = drive(&mut strategy, 4, |c| evaluate(problem.as_ref(), c), None);
+    assert_eq!(reports.len(), 3);
+    for pair in reports.windows(2) {
+        let (before, report) = (&pair[0], &pair[1]);
+        let q = report.quality;
+        // Negated objectives (≥ 0 on TNK): ranks reversed, RMSE = 2·rms ≥ 2·range/√10.
+        assert!((q.spearman + 1.0).abs() < 1e-12, "{report:?}");
+        assert!(q.nrmse > 0.6, "{report:?}");
+        // Inverted feasibility: every row misclassified.
+        assert_eq!(
+            (q.feasibility_accuracy, q.feasibility_f1),
+            (0.0, 0.0),
+            "{report:?}"
+        );
+        // Trained on every evaluation so far (all have finite objectives).
+        assert_eq!(report.surrogate_epochs, Some(before.n_evaluations));
+    }
+}
+
+#[test]
+fn surrogate_quality_resumes_exactly_from_any_cut() {
+    let problem = tnk();
+    let mut config = config(2, 3);
+    config.resample_size = 5;
+    config.num_generations = 5;
+    let make = || wrong_strategy(&problem, config.clone());
+    check_resume_everywhere(&make, &problem);
 }

@@ -11,7 +11,7 @@ use hdf5_sys::h5p::H5P_DEFAULT;
 
 use super::layout::{Columns, PROPOSAL_COLUMNS};
 use super::raw::{cstr, handle, path_cstr, At, Handle, Kind};
-use super::write::{f64_bytes, Column};
+use super::write::{self, f64_bytes, Column};
 use super::{read_run, Hdf5Store};
 use crate::store::{RunMetadata, StoreError, StoredRun};
 use crate::strategy::Candidate;
@@ -51,6 +51,11 @@ impl Hdf5Store {
         })
         .at(path, "/", "open file for writing")?;
         let columns = open_columns(&file, meta, path)?;
+        let epoch_fields = columns.epochs.member_names().at(
+            path,
+            &format!("/{}/run/epochs", meta.opt_id),
+            "read datatype",
+        )?;
         let rows = stored.rows.len() as u64;
         let epoch_rows = stored.epochs.len() as u64;
         let proposal_rows = stored.proposals.len() as u64;
@@ -73,6 +78,7 @@ impl Hdf5Store {
             rows,
             epoch_rows,
             proposal_rows,
+            epoch_fields,
             recorded_epochs: stored
                 .epochs
                 .iter()
@@ -104,6 +110,13 @@ impl Hdf5Store {
                     "epoch" => c.epoch.to_le_bytes().to_vec(),
                     "batch" => size.to_le_bytes().to_vec(),
                     "parameters" => f64_bytes(c.parameters.iter().copied()),
+                    "feasibility" => f64_bytes([c.feasibility.unwrap_or(f64::NAN)]),
+                    "surrogate_epochs" => c
+                        .surrogate_epochs
+                        .and_then(|n| i64::try_from(n).ok())
+                        .unwrap_or(-1)
+                        .to_le_bytes()
+                        .to_vec(),
                     _ => match &c.prediction {
                         Some(p) => f64_bytes(p.iter().copied()),
                         None => f64_bytes(std::iter::repeat_n(f64::NAN, q)),
@@ -165,6 +178,23 @@ fn name_differences(meta: &RunMetadata, stored: &StoredRun) -> Vec<String> {
     out
 }
 
+/// The [`PROPOSAL_COLUMNS`] the file has (older files lack `feasibility` and
+/// `surrogate_epochs`).
+fn present_proposal_columns(
+    group: &Handle,
+    path: &Path,
+    opt_id: &str,
+) -> Result<Vec<&'static str>, StoreError> {
+    let mut present = Vec::with_capacity(PROPOSAL_COLUMNS.len());
+    for name in PROPOSAL_COLUMNS {
+        let object = format!("/{opt_id}/run/proposals/{name}");
+        if write::exists(group.id(), name).at(path, &object, "look up")? {
+            present.push(name);
+        }
+    }
+    Ok(present)
+}
+
 fn open_group(loc: hid_t, name: &str, path: &Path, object: &str) -> Result<Handle, StoreError> {
     let cname = cstr(name).at(path, object, "open group")?;
     // SAFETY: `loc` is open and `cname` NUL-terminated.
@@ -219,8 +249,8 @@ fn open_columns(file: &Handle, meta: &RunMetadata, path: &Path) -> Result<Column
         fixed,
         error: open(&problem, &pid, "error")?,
         epochs: open(&run, "run", "epochs")?,
-        proposals: PROPOSAL_COLUMNS
-            .iter()
+        proposals: present_proposal_columns(&proposals, path, opt_id)?
+            .into_iter()
             .map(|name| open(&proposals, "run/proposals", name))
             .collect::<Result<Vec<_>, _>>()?,
     })

@@ -5,6 +5,7 @@
 use std::os::raw::{c_char, c_void};
 
 use hdf5_sys::h5d;
+use hdf5_sys::h5i::hid_t;
 use hdf5_sys::h5p::H5P_DEFAULT;
 use hdf5_sys::h5s::H5S_ALL;
 use hdf5_sys::h5t;
@@ -122,25 +123,56 @@ pub(super) fn run_group(
     }
     if reader.exists(run.id(), "epochs", &obj("epochs"))? {
         let ds = reader.open(run.id(), "epochs", &obj("epochs"), Kind::Dataset)?;
-        let names: Vec<String> = EPOCH_FIELDS.iter().map(|s| s.to_string()).collect();
-        let values = reader.read_fields(&ds, &names, &obj("epochs"))?;
-        group.epochs = values
-            .chunks_exact(names.len())
-            .map(|v| EpochSummary {
-                epoch: v[0] as u32,
-                n_evaluations: v[1] as u64,
-                n_feasible: v[2] as u64,
-                hypervolume: v[3],
-                fit_seconds: v[4],
-                search_seconds: v[5],
-            })
-            .collect();
+        group.epochs = epochs(reader, &ds, &obj("epochs"))?;
     }
     if reader.exists(run.id(), "proposals", &obj("proposals"))? {
         let g = reader.open(run.id(), "proposals", &obj("proposals"), Kind::Group)?;
         group.proposals = proposals(reader, &g, opt_id, parameter_names, objective_names)?;
     }
     Ok(group)
+}
+
+/// The `run/epochs` table. The first six [`EPOCH_FIELDS`] are required; the surrogate-quality
+/// fields are optional (files written before they existed read −1 / NaN).
+fn epochs(reader: &Reader, ds: &Handle, object: &str) -> Result<Vec<EpochSummary>, StoreError> {
+    let file_type = reader.dataset_type(ds, object)?;
+    let members = types::member_names(file_type.id()).at(reader.path, object, "read datatype")?;
+    let names: Vec<String> = EPOCH_FIELDS
+        .iter()
+        .enumerate()
+        .filter(|&(i, name)| i < 6 || members.iter().any(|m| m == name))
+        .map(|(_, name)| name.to_string())
+        .collect();
+    let values = reader.read_fields(ds, &names, object)?;
+    Ok(values
+        .chunks_exact(names.len())
+        .map(|v| {
+            let field = |name: &str| {
+                names
+                    .iter()
+                    .position(|n| n == name)
+                    .map_or(f64::NAN, |i| v[i])
+            };
+            let surrogate_epochs = field("surrogate_epochs");
+            EpochSummary {
+                epoch: v[0] as u32,
+                n_evaluations: v[1] as u64,
+                n_feasible: v[2] as u64,
+                hypervolume: v[3],
+                fit_seconds: v[4],
+                search_seconds: v[5],
+                surrogate_epochs: if surrogate_epochs.is_nan() {
+                    -1
+                } else {
+                    surrogate_epochs as i64
+                },
+                nrmse: field("nrmse"),
+                spearman: field("spearman"),
+                feasibility_accuracy: field("feasibility_accuracy"),
+                feasibility_f1: field("feasibility_f1"),
+            }
+        })
+        .collect())
 }
 
 /// The proposals of complete batches (a batch cut short by a kill is left out).
@@ -160,8 +192,37 @@ fn proposals(
         reader.read_fields(&open("parameters")?, parameter_names, &obj("parameters"))?;
     let predictions =
         reader.read_fields(&open("predictions")?, objective_names, &obj("predictions"))?;
+    // Optional (older files lack them): 8-byte values per row.
+    let optional = |name: &str, native: hid_t| -> Result<Option<Vec<[u8; 8]>>, StoreError> {
+        if !reader.exists(group.id(), name, &obj(name))? {
+            return Ok(None);
+        }
+        let ds = open(name)?;
+        let rows = reader.len(&ds, &obj(name))?;
+        let bytes = reader.read_bytes(&ds, native, rows, &obj(name))?;
+        Ok(Some(
+            bytes
+                .chunks_exact(8)
+                .map(|b| [b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+                .collect(),
+        ))
+    };
+    let feasibility: Option<Vec<f64>> = optional("feasibility", lock(|| *h5t::H5T_NATIVE_DOUBLE))?
+        .map(|rows| rows.into_iter().map(f64::from_ne_bytes).collect());
+    let surrogate_epochs: Option<Vec<i64>> =
+        optional("surrogate_epochs", lock(|| *h5t::H5T_NATIVE_INT64))?
+            .map(|rows| rows.into_iter().map(i64::from_ne_bytes).collect());
     let (np, nq) = (parameter_names.len(), objective_names.len());
     let mut n = eval_ids.len().min(epochs.len()).min(batches.len());
+    for len in [
+        feasibility.as_ref().map(Vec::len),
+        surrogate_epochs.as_ref().map(Vec::len),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        n = n.min(len);
+    }
     if let Some(rows) = parameters.len().checked_div(np) {
         n = n.min(rows);
     }
@@ -186,6 +247,10 @@ fn proposals(
                 } else {
                     Some(prediction.to_vec())
                 },
+                feasibility: feasibility.as_ref().map(|f| f[i]).filter(|f| !f.is_nan()),
+                surrogate_epochs: surrogate_epochs
+                    .as_ref()
+                    .and_then(|s| usize::try_from(s[i]).ok()),
             });
         }
         start += size;

@@ -31,19 +31,64 @@ pub(super) struct Columns {
 /// a whole batch at a time before any of it is dispatched: `eval_id` (u64), `epoch` (u32),
 /// `batch` (u32, the number of rows of the batch the row belongs to, so a batch cut short by a
 /// kill is recognized), `parameters` (`parameter_space_type`), `predictions`
-/// (`surrogate_objective_type`, NaN when none).
-pub(super) const PROPOSAL_COLUMNS: [&str; 5] =
-    ["eval_id", "epoch", "batch", "parameters", "predictions"];
+/// (`surrogate_objective_type`, NaN when none), `feasibility` (f64, the predicted probability
+/// of being feasible, NaN when none) and `surrogate_epochs` (i64, the proposing model's
+/// training epochs, −1 when none). Files written before the last two were added lack them:
+/// they read as absent and are not written when such a file is continued.
+pub(super) const PROPOSAL_COLUMNS: [&str; 7] = [
+    "eval_id",
+    "epoch",
+    "batch",
+    "parameters",
+    "predictions",
+    "feasibility",
+    "surrogate_epochs",
+];
 
-/// Fields of the `run/epochs` table, in order (`epoch` u32, the two counts u64, the rest f64).
-pub(super) const EPOCH_FIELDS: [&str; 6] = [
+/// Fields of the `run/epochs` table, in order (`epoch` u32, the two counts u64,
+/// `surrogate_epochs` i64, the rest f64). Files written before the surrogate-quality fields
+/// were added have only the first six (the other [`EpochSummary`] fields read as −1 / NaN).
+pub(super) const EPOCH_FIELDS: [&str; 11] = [
     "epoch",
     "n_evaluations",
     "n_feasible",
     "hypervolume",
     "fit_seconds",
     "search_seconds",
+    "surrogate_epochs",
+    "nrmse",
+    "spearman",
+    "feasibility_accuracy",
+    "feasibility_f1",
 ];
+
+/// The bytes of one `run/epochs` row with `fields` (those of [`EPOCH_FIELDS`] the table has,
+/// in order), laid out as the table's little-endian packed compound.
+pub(super) fn epoch_row(summary: &EpochSummary, fields: &[String]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(8 * fields.len());
+    for field in fields {
+        match field.as_str() {
+            "epoch" => bytes.extend(summary.epoch.to_le_bytes()),
+            "n_evaluations" => bytes.extend(summary.n_evaluations.to_le_bytes()),
+            "n_feasible" => bytes.extend(summary.n_feasible.to_le_bytes()),
+            "surrogate_epochs" => bytes.extend(summary.surrogate_epochs.to_le_bytes()),
+            other => {
+                let value = match other {
+                    "hypervolume" => summary.hypervolume,
+                    "fit_seconds" => summary.fit_seconds,
+                    "search_seconds" => summary.search_seconds,
+                    "nrmse" => summary.nrmse,
+                    "spearman" => summary.spearman,
+                    "feasibility_accuracy" => summary.feasibility_accuracy,
+                    "feasibility_f1" => summary.feasibility_f1,
+                    _ => f64::NAN,
+                };
+                bytes.extend(value.to_le_bytes());
+            }
+        }
+    }
+    bytes
+}
 
 /// Check names before anything is written, so a bad config never leaves a half-made file.
 pub(super) fn validate(meta: &RunMetadata, path: &Path) -> Result<(), StoreError> {
@@ -115,6 +160,7 @@ struct Primitives {
     u32: Handle,
     u64: Handle,
     i32: Handle,
+    i64: Handle,
     bool: Handle,
     string: Handle,
 }
@@ -127,6 +173,7 @@ impl Primitives {
             u32: build(types::int_le(4, false), "u32")?,
             u64: build(types::int_le(8, false), "u64")?,
             i32: build(types::int_le(4, true), "i32")?,
+            i64: build(types::int_le(8, true), "i64")?,
             bool: build(types::bool_enum(), "bool")?,
             string: build(types::vlen_utf8(), "string")?,
         })
@@ -517,6 +564,7 @@ fn run_group(
         .map(|&name| match name {
             "epoch" => (name, prim.u32.id()),
             "n_evaluations" | "n_feasible" => (name, prim.u64.id()),
+            "surrogate_epochs" => (name, prim.i64.id()),
             _ => (name, prim.f64.id()),
         })
         .collect();
@@ -534,6 +582,8 @@ fn run_group(
                 "eval_id" => prim.u64.id(),
                 "epoch" | "batch" => prim.u32.id(),
                 "parameters" => types.parameters.id(),
+                "feasibility" => prim.f64.id(),
+                "surrogate_epochs" => prim.i64.id(),
                 _ => types.predictions.id(),
             };
             ctx.column(&group, "run/proposals", name, ty)

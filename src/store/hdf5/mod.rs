@@ -23,10 +23,13 @@
 //! - `metadata` (scalar UTF-8), `parameter_path_type` + `parameter_paths` (names split at `.`),
 //!   and per recorded epoch `optimizer_params/<epoch>/…` and `optimizer_stats/<epoch>/stats`;
 //! - `/<opt_id>/run/`: `config` (resolved TOML, scalar UTF-8 string), `program_version`,
-//!   `seed` (u64 scalar), `epochs` (1-D compound table of [`EpochSummary`] fields),
-//!   `proposals/` (aligned columns `eval_id`, `epoch`, `batch`, `parameters`, `predictions`:
-//!   every proposed candidate, a whole batch written and flushed before it is dispatched —
-//!   what [`Hdf5Store::open_append`] and `Strategy::restore` resume from).
+//!   `seed` (u64 scalar), `epochs` (1-D compound table of [`EpochSummary`] fields, surrogate
+//!   quality included), `proposals/` (aligned columns `eval_id`, `epoch`, `batch`,
+//!   `parameters`, `predictions`, `feasibility`, `surrogate_epochs`: every proposed candidate,
+//!   a whole batch written and flushed before it is dispatched — what
+//!   [`Hdf5Store::open_append`] and `Strategy::restore` resume from). Files written before the
+//!   quality fields and the last two proposal columns existed are read (the missing values are
+//!   −1 / NaN / absent) and continued in their own layout.
 //!
 //! Values are f64 where dmosopt stores f32. Every [`RunStore::append`] extends all columns by
 //! one row and flushes the file (`H5Fflush`), so a `kill -9` loses nothing already returned.
@@ -65,6 +68,9 @@ pub struct Hdf5Store {
     rows: u64,
     epoch_rows: u64,
     proposal_rows: u64,
+    /// The fields of the file's `run/epochs` table ([`layout::EPOCH_FIELDS`], or the first six
+    /// of them in a file written before the surrogate-quality fields existed).
+    epoch_fields: Vec<String>,
     /// Epochs already in `run/epochs` (a resumed run may report one again: it is skipped).
     recorded_epochs: BTreeSet<u32>,
     records: Vec<EvalRecord>,
@@ -112,6 +118,7 @@ impl Hdf5Store {
             rows: 0,
             epoch_rows: 0,
             proposal_rows: 0,
+            epoch_fields: layout::EPOCH_FIELDS.iter().map(|s| s.to_string()).collect(),
             recorded_epochs: BTreeSet::new(),
             records: Vec::new(),
             file,
@@ -204,15 +211,7 @@ impl RunStore for Hdf5Store {
         if self.recorded_epochs.contains(&summary.epoch) {
             return Ok(());
         }
-        let mut bytes = Vec::with_capacity(44);
-        bytes.extend(summary.epoch.to_le_bytes());
-        bytes.extend(summary.n_evaluations.to_le_bytes());
-        bytes.extend(summary.n_feasible.to_le_bytes());
-        bytes.extend(f64_bytes([
-            summary.hypervolume,
-            summary.fit_seconds,
-            summary.search_seconds,
-        ]));
+        let bytes = layout::epoch_row(summary, &self.epoch_fields);
         layout::epoch_groups(self.file.id(), &self.meta, &self.path, summary)?;
         let n = self.epoch_rows;
         let column = &self.columns.epochs;

@@ -8,6 +8,7 @@ use super::*;
 use crate::problem::{ProblemSchema, Status};
 use crate::space::{Parameter, ParameterSpace};
 use crate::store::{read_run, RunMetadata, StoredRow};
+use crate::strategy::Candidate;
 
 /// A copy (in `dir`) of one of the Python dmosopt's files from `../shared/reference/` (files
 /// there are read-only for tests).
@@ -144,6 +145,11 @@ fn extras_and_run_group_read_back_with_the_high_level_crate() {
         hypervolume: f64,
         fit_seconds: f64,
         search_seconds: f64,
+        surrogate_epochs: i64,
+        nrmse: f64,
+        spearman: f64,
+        feasibility_accuracy: f64,
+        feasibility_f1: f64,
     }
 
     let dir = tempfile::tempdir().unwrap();
@@ -167,6 +173,11 @@ fn extras_and_run_group_read_back_with_the_high_level_crate() {
                 },
                 fit_seconds: 1.5,
                 search_seconds: 2.5,
+                surrogate_epochs: i64::from(epoch) - 1,
+                nrmse: 0.125 * f64::from(epoch),
+                spearman: 0.5,
+                feasibility_accuracy: 0.75,
+                feasibility_f1: f64::NAN,
             })
             .unwrap();
     }
@@ -206,6 +217,14 @@ fn extras_and_run_group_read_back_with_the_high_level_crate() {
     assert_eq!(epochs[2].hypervolume, 1.0);
     assert_eq!(epochs[1].fit_seconds, 1.5);
     assert_eq!(epochs[1].search_seconds, 2.5);
+    assert_eq!(epochs[2].surrogate_epochs, 1);
+    assert_eq!(epochs[0].surrogate_epochs, -1);
+    assert_eq!(epochs[2].nrmse, 0.25);
+    assert_eq!(
+        (epochs[1].spearman, epochs[1].feasibility_accuracy),
+        (0.5, 0.75)
+    );
+    assert!(epochs[1].feasibility_f1.is_nan());
     // Predictions: NaN when the record has none.
     #[derive(::hdf5::H5Type, Clone, Copy, Debug)]
     #[repr(C)]
@@ -436,4 +455,179 @@ proptest! {
         let run = read_run(&path, None, None).unwrap();
         assert_rows_match(&run.rows, &records);
     }
+}
+
+fn proposal(i: u64, feasibility: Option<f64>, surrogate_epochs: Option<usize>) -> Candidate {
+    let r = record(i);
+    Candidate {
+        eval_id: r.eval_id,
+        epoch: r.epoch,
+        parameters: r.parameters,
+        unit: Vec::new(),
+        prediction: r.predictions,
+        feasibility,
+        surrogate_epochs,
+    }
+}
+
+fn summary(epoch: u32, measured: bool) -> EpochSummary {
+    let nan = f64::NAN;
+    EpochSummary {
+        epoch,
+        n_evaluations: 2 * u64::from(epoch) + 2,
+        n_feasible: 1,
+        hypervolume: 0.5 + f64::from(epoch),
+        fit_seconds: 0.25,
+        search_seconds: 0.125,
+        surrogate_epochs: if measured { 40 + i64::from(epoch) } else { -1 },
+        nrmse: if measured { 0.185 } else { nan },
+        spearman: if measured { 0.75 } else { nan },
+        feasibility_accuracy: if measured { 0.9 } else { nan },
+        feasibility_f1: nan,
+    }
+}
+
+/// The file's epochs as text (NaN compares equal there).
+fn epochs_text(path: &Path) -> Vec<String> {
+    let run = read_run(path, None, None).unwrap();
+    run.epochs.iter().map(|e| format!("{e:?}")).collect()
+}
+
+/// Write two batches of proposals (epoch 0 without predictions, epoch 1 with) and their epochs.
+fn write_two_epochs(path: &Path, meta: &RunMetadata) {
+    let mut store = Hdf5Store::create(path, meta).unwrap();
+    store
+        .record_proposals(&[proposal(0, None, None), proposal(1, None, None)])
+        .unwrap();
+    store.record_epoch(&summary(0, false)).unwrap();
+    store
+        .record_proposals(&[
+            proposal(2, Some(0.7), Some(41)),
+            proposal(3, Some(0.25), Some(41)),
+        ])
+        .unwrap();
+    store.record_epoch(&summary(1, true)).unwrap();
+}
+
+#[test]
+fn epoch_quality_and_proposal_feasibility_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.h5");
+    let meta = meta();
+    write_two_epochs(&path, &meta);
+    let run = read_run(&path, None, None).unwrap();
+    let expected: Vec<String> = [summary(0, false), summary(1, true)]
+        .iter()
+        .map(|e| format!("{e:?}"))
+        .collect();
+    assert_eq!(epochs_text(&path), expected);
+    assert_eq!(run.epochs[1].surrogate_epochs, 41);
+    assert_eq!(run.epochs[1].nrmse, 0.185);
+    let feasibility: Vec<_> = run.proposals.iter().map(|p| p.feasibility).collect();
+    assert_eq!(feasibility, [None, None, Some(0.7), Some(0.25)]);
+    let epochs: Vec<_> = run.proposals.iter().map(|p| p.surrogate_epochs).collect();
+    assert_eq!(epochs, [None, None, Some(41), Some(41)]);
+    // The candidates a resume restores carry them.
+    let candidates = crate::store::proposals_as_candidates(&run);
+    assert_eq!(candidates[2].feasibility, Some(0.7));
+    assert_eq!(candidates[3].surrogate_epochs, Some(41));
+
+    // Continued: the same columns keep growing.
+    let (mut store, _) = Hdf5Store::open_append(&path, &meta).unwrap();
+    store
+        .record_proposals(&[proposal(4, Some(0.9), Some(42))])
+        .unwrap();
+    store.record_epoch(&summary(2, true)).unwrap();
+    drop(store);
+    let run = read_run(&path, None, None).unwrap();
+    assert_eq!(run.proposals.len(), 5);
+    assert_eq!(run.proposals[4].feasibility, Some(0.9));
+    assert_eq!(run.proposals[4].surrogate_epochs, Some(42));
+    assert_eq!(epochs_text(&path)[2], format!("{:?}", summary(2, true)));
+
+    // h5py-style access: named fields of the table.
+    let file = ::hdf5::File::open(&path).unwrap();
+    let feasibility: Vec<f64> = file
+        .dataset("probe/run/proposals/feasibility")
+        .unwrap()
+        .read_raw()
+        .unwrap();
+    assert_eq!(feasibility[2..], [0.7, 0.25, 0.9]);
+    let epochs: Vec<i64> = file
+        .dataset("probe/run/proposals/surrogate_epochs")
+        .unwrap()
+        .read_raw()
+        .unwrap();
+    assert_eq!(epochs, [-1, -1, 41, 41, 42]);
+}
+
+/// The `run/epochs` row of files written before the surrogate-quality fields.
+#[derive(::hdf5::H5Type, Clone, Copy, Debug)]
+#[repr(C)]
+struct OldEpochRow {
+    epoch: u32,
+    n_evaluations: u64,
+    n_feasible: u64,
+    hypervolume: f64,
+    fit_seconds: f64,
+    search_seconds: f64,
+}
+
+/// Rewrite `path` into the layout of the previous version: a six-field `run/epochs` table and
+/// no `feasibility` / `surrogate_epochs` proposal columns.
+fn downgrade(path: &Path) {
+    let file = ::hdf5::File::open_rw(path).unwrap();
+    let run = file.group("probe/run").unwrap();
+    let rows: Vec<OldEpochRow> = run.dataset("epochs").unwrap().read_raw().unwrap();
+    run.unlink("epochs").unwrap();
+    let table = run
+        .new_dataset::<OldEpochRow>()
+        .packed(true)
+        .chunk(16)
+        .shape(0..)
+        .create("epochs")
+        .unwrap();
+    table.resize(rows.len()).unwrap();
+    table.write(&rows).unwrap();
+    let proposals = run.group("proposals").unwrap();
+    proposals.unlink("feasibility").unwrap();
+    proposals.unlink("surrogate_epochs").unwrap();
+}
+
+#[test]
+fn files_without_the_quality_columns_read_and_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.h5");
+    let meta = meta();
+    write_two_epochs(&path, &meta);
+    downgrade(&path);
+    let run = read_run(&path, None, None).unwrap();
+    assert_eq!(run.epochs.len(), 2);
+    let old = run.epochs[1];
+    assert_eq!(
+        (old.hypervolume, old.fit_seconds, old.surrogate_epochs),
+        (1.5, 0.25, -1)
+    );
+    assert!(old.nrmse.is_nan() && old.spearman.is_nan() && old.feasibility_f1.is_nan());
+    assert_eq!(run.proposals.len(), 4);
+    assert!(run
+        .proposals
+        .iter()
+        .all(|p| p.feasibility.is_none() && p.surrogate_epochs.is_none()));
+
+    // Continued in its own layout: the new values are not stored, everything else is.
+    let (mut store, _) = Hdf5Store::open_append(&path, &meta).unwrap();
+    store
+        .record_proposals(&[proposal(4, Some(0.9), Some(42))])
+        .unwrap();
+    store.record_epoch(&summary(2, true)).unwrap();
+    drop(store);
+    let run = read_run(&path, None, None).unwrap();
+    assert_eq!(run.proposals.len(), 5);
+    assert_eq!(run.proposals[4].eval_id, 104);
+    assert_eq!(run.proposals[4].feasibility, None);
+    assert_eq!(run.epochs.len(), 3);
+    assert_eq!(run.epochs[2].hypervolume, 2.5);
+    assert_eq!(run.epochs[2].surrogate_epochs, -1);
+    assert!(run.epochs[2].nrmse.is_nan());
 }

@@ -232,6 +232,14 @@ impl Column {
         &self.name
     }
 
+    /// The member names of a compound column (empty for other types).
+    pub(super) fn member_names(&self) -> Result<Vec<String>, Fail> {
+        if types::class(self.ty.id())? != h5t::H5T_class_t::H5T_COMPOUND {
+            return Ok(Vec::new());
+        }
+        types::member_names(self.ty.id())
+    }
+
     /// Set the number of rows to `rows`.
     pub(super) fn resize(&self, rows: u64) -> Result<(), Fail> {
         let dims = [rows];
