@@ -5,8 +5,6 @@
 //!   feasible rows are used, as in dmosopt; with fewer than two feasible rows all finite rows
 //!   are used instead, so the search is not blind. A model that predicts feasibility (the
 //!   joint neural surrogates) gets every row with finite objectives.
-//! - Predicted objectives are clamped to the training data's range widened by 10 % on each
-//!   side (see [`TrustedModel`]), so the search cannot exploit wild extrapolation.
 //! - The MOEA starts from the best evaluated points (constrained non-dominated sorting on true
 //!   values), scored by the surrogate so that parents and offspring are compared on the same
 //!   footing. Predicted feasibility turns into a violation: `Σ max(0, −s)` over the
@@ -40,9 +38,6 @@ use std::time::Instant;
 
 /// Two normalized points closer than this in every coordinate are the same point.
 const DUPLICATE_TOLERANCE: f64 = 1e-9;
-
-/// Predicted objectives may leave the training data's range by this fraction of it.
-const EXTRAPOLATION_MARGIN: f64 = 0.1;
 
 /// Candidates less likely than this to be feasible are not chosen for hypervolume gain.
 const MIN_FEASIBLE_PROBABILITY: f64 = 0.05;
@@ -111,16 +106,16 @@ pub fn propose<'a>(
     let fit_seconds = fit_start.elapsed().as_secs_f64();
 
     let search_start = Instant::now();
-    let trusted = TrustedModel::new(model.as_ref(), &data.objectives);
-    let initial = initial_population(space, &trusted, config, records.clone(), rng)?;
-    let constrained = search(space, &trusted, config, initial.clone(), true, rng)?;
-    let mut final_population = score(&trusted, constrained.x)?;
+    let model = model.as_ref();
+    let initial = initial_population(space, model, config, records.clone(), rng)?;
+    let constrained = search(space, model, config, initial.clone(), true, rng)?;
+    let mut final_population = score(model, constrained.x)?;
     if schema.n_constraints() > 0 && trainer.models_feasibility() {
         // Constrained domination collapses the population onto the region already predicted
         // feasible; a search on the objectives alone keeps candidates elsewhere on the front,
         // which the selection weighs by their predicted probability of being feasible.
-        let free = search(space, &trusted, config, initial, false, rng)?;
-        final_population.append(score(&trusted, free.x)?);
+        let free = search(space, model, config, initial, false, rng)?;
+        final_population.append(score(model, free.x)?);
     }
     let feasible_objectives: Vec<Vec<f64>> = records
         .filter(|r| r.is_feasible())
@@ -195,65 +190,6 @@ fn predicted_violation(prediction: &Prediction) -> Vec<f64> {
         (Some(scores), _) => total(scores, |s| -s),
         (None, Some(probabilities)) => total(probabilities, |p| 0.5 - p),
         (None, None) => vec![0.0; prediction.mean.len()],
-    }
-}
-
-/// A model whose predicted objectives are kept within the range of the training data widened
-/// by [`EXTRAPOLATION_MARGIN`] of that range on each side. A network fitted to a few hundred
-/// points in many dimensions extrapolates with arbitrary slopes; unclamped, the MOEA finds
-/// and the hypervolume selection rewards those artefacts (ZDT2 with 30 parameters: every new
-/// point at `f1 ≈ 0`, predicted `f1 < 0`). The margin still lets each epoch predict, and so
-/// reach, a front beyond the evaluated one.
-struct TrustedModel<'a> {
-    model: &'a dyn Model,
-    lower: Vec<f64>,
-    upper: Vec<f64>,
-}
-
-impl<'a> TrustedModel<'a> {
-    fn new(model: &'a dyn Model, objectives: &[Vec<f64>]) -> Self {
-        let width = objectives.first().map_or(0, Vec::len);
-        let (mut lower, mut upper) = (vec![f64::INFINITY; width], vec![f64::NEG_INFINITY; width]);
-        for row in objectives {
-            for (j, &value) in row.iter().enumerate() {
-                lower[j] = lower[j].min(value);
-                upper[j] = upper[j].max(value);
-            }
-        }
-        for j in 0..width {
-            let margin = EXTRAPOLATION_MARGIN * (upper[j] - lower[j]);
-            lower[j] -= margin;
-            upper[j] += margin;
-        }
-        TrustedModel {
-            model,
-            lower,
-            upper,
-        }
-    }
-}
-
-impl Model for TrustedModel<'_> {
-    fn n_objectives(&self) -> usize {
-        self.model.n_objectives()
-    }
-
-    fn predict(&self, x: &[Vec<f64>]) -> Result<Prediction, SurrogateError> {
-        let mut prediction = self.model.predict(x)?;
-        for row in &mut prediction.mean {
-            for (j, value) in row.iter_mut().enumerate() {
-                if let (Some(&low), Some(&high)) = (self.lower.get(j), self.upper.get(j)) {
-                    if low <= high {
-                        *value = value.clamp(low, high);
-                    }
-                }
-            }
-        }
-        Ok(prediction)
-    }
-
-    fn objective_gradients(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<Vec<f64>>>, SurrogateError> {
-        self.model.objective_gradients(x)
     }
 }
 
@@ -551,17 +487,6 @@ mod tests {
         ) -> Result<Vec<Vec<Vec<f64>>>, SurrogateError> {
             Ok(Vec::new())
         }
-    }
-
-    #[test]
-    fn predictions_are_clamped_to_the_training_range_plus_a_margin() {
-        let training = vec![vec![0.0, 0.0], vec![2.0, -4.0]];
-        let trusted = TrustedModel::new(&Linear, &training);
-        let prediction = trusted.predict(&[vec![0.1], vec![1.0]]).unwrap();
-        // Range [0, 2] × [−4, 0], margin 10 %: [−0.2, 2.2] × [−4.4, 0.4].
-        assert_eq!(prediction.mean[0], vec![1.0, -1.0]);
-        assert_eq!(prediction.mean[1], vec![2.2, -4.4]);
-        assert!(prediction.feasibility.is_some());
     }
 
     #[test]
