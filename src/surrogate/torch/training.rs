@@ -554,41 +554,30 @@ pub fn select_epochs(
     }
     let deadline = start + config.cv_time_budget;
     let patience = config.patience.max(1);
+    // Trains the folds `held`/`kept` (one member each) and returns their best epochs.
+    let train_folds = |held: &[Vec<i64>], kept: &[Vec<i64>]| {
+        let validation = Validation::new(data, held, patience, spec.device)?;
+        let members = MemberRows::subsets(kept, spec.device)?;
+        train(
+            spec,
+            config,
+            data,
+            &members,
+            config.max_epochs,
+            Some(&validation),
+            Some(deadline),
+        )
+        .map(|fitted| fitted.best_epochs)
+    };
     let fold_epochs = match config.stacking {
-        Stacking::Stacked => {
-            let validation = Validation::new(data, &held, patience, spec.device)?;
-            let members = MemberRows::subsets(&kept, spec.device)?;
-            let fitted = train(
-                spec,
-                config,
-                data,
-                &members,
-                config.max_epochs,
-                Some(&validation),
-                Some(deadline),
-            )?;
-            fitted.best_epochs
-        }
+        Stacking::Stacked => train_folds(&held, &kept)?,
         Stacking::Sequential => {
             let mut fold_epochs = Vec::new();
             for fold in 0..folds {
-                let validation = Validation::new(
-                    data,
+                fold_epochs.extend(train_folds(
                     std::slice::from_ref(&held[fold]),
-                    patience,
-                    spec.device,
-                )?;
-                let members = MemberRows::subsets(std::slice::from_ref(&kept[fold]), spec.device)?;
-                let fitted = train(
-                    spec,
-                    config,
-                    data,
-                    &members,
-                    config.max_epochs,
-                    Some(&validation),
-                    Some(deadline),
-                )?;
-                fold_epochs.extend(fitted.best_epochs);
+                    std::slice::from_ref(&kept[fold]),
+                )?);
                 if Instant::now() >= deadline {
                     break;
                 }
