@@ -9,7 +9,7 @@
 //!
 //! Run: `cargo bench --bench surrogate_comparison` (through scripts/common.sh's environment).
 //! Choose with environment variables (comma separated): `COMPARE_PROBLEMS` (zdt2, zdt3, tnk,
-//! osy, c2-dtlz2), `COMPARE_KINDS` (gp, mlp, resnet, ft-transformer, ensemble), `COMPARE_SEEDS`
+//! osy, c2-dtlz2), `COMPARE_KINDS` (gp, gp+mlp, mlp, resnet, ft-transformer, ensemble), `COMPARE_SEEDS`
 //! (1,2,3), and `COMPARE_SET` (`;`-separated `key=value` overrides applied to every run, e.g.
 //! `surrogate.cv_time_budget="10s"` for neural kinds only when the key applies).
 
@@ -45,6 +45,7 @@ fn problem_section(problem: &str) -> Option<&'static str> {
 fn surrogate_section(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "gp" => "kind = \"gp\"\n",
+        "gp+mlp" => "kind = \"gp\"\nfeasibility = \"mlp\"\n",
         "mlp" | "resnet" | "ft-transformer" => match kind {
             "mlp" => "kind = \"mlp\"\nmax_epochs = 1000\npatience = 50\ncv_time_budget = \"20s\"\n",
             "resnet" => {

@@ -16,6 +16,7 @@ use crate::problem::Status;
 use crate::store::hdf5::Hdf5Store;
 use crate::store::{ParamValue, RunMetadata};
 use crate::strategy::{EpochReport, SearchMode, Strategy, StrategyConfig};
+use crate::surrogate::composite::CompositeTrainer;
 use crate::surrogate::torch::ensemble::EnsembleTrainer;
 use crate::surrogate::torch::gp::GpTrainer;
 use crate::surrogate::torch::joint::JointTrainer;
@@ -317,6 +318,12 @@ pub fn strategy_config(config: &RunConfig) -> StrategyConfig {
 pub fn search_mode(config: &RunConfig) -> SearchMode {
     match &config.surrogate {
         SurrogateConfig::Gp(gp) => SearchMode::Surrogate(Box::new(GpTrainer::new(gp.clone()))),
+        SurrogateConfig::GpWithFeasibility { gp, feasibility } => {
+            SearchMode::Surrogate(Box::new(CompositeTrainer::new(
+                Box::new(GpTrainer::new(gp.clone())),
+                Box::new(JointTrainer::new(feasibility.clone())),
+            )))
+        }
         SurrogateConfig::Neural(joint) => {
             SearchMode::Surrogate(Box::new(JointTrainer::new(joint.clone())))
         }

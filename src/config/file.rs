@@ -162,6 +162,8 @@ pub enum SurrogateSection {
         iterations: Option<usize>,
         /// Adam learning rate.
         learning_rate: Option<f64>,
+        /// What predicts constraint satisfaction next to the GP's objectives.
+        feasibility: Option<GpFeasibility>,
     },
     /// Joint neural surrogate, multilayer perceptron body.
     Mlp(NeuralSection),
@@ -216,6 +218,18 @@ pub struct NeuralSection {
     pub cv_folds: Option<usize>,
     pub patience: Option<usize>,
     pub cv_time_budget: Option<DurationValue>,
+}
+
+/// `[surrogate] kind = "gp"`: the model of constraint satisfaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GpFeasibility {
+    /// None: the GP trains on feasible rows only (the dmosopt baseline).
+    #[default]
+    None,
+    /// A joint `mlp` (default settings) trained on every row predicts feasibility; the GP
+    /// then trains on every row too.
+    Mlp,
 }
 
 /// The body of an ensemble's members.

@@ -3,8 +3,8 @@
 
 use super::evaluator::{resolve_evaluator, EvaluatorConfig};
 use super::file::{
-    Algorithm, DetailedParameter, FileConfig, OptimizerSection, OutputSection, ParameterEntry,
-    ProblemSection, SurrogateSection,
+    Algorithm, DetailedParameter, FileConfig, GpFeasibility, OptimizerSection, OutputSection,
+    ParameterEntry, ProblemSection, SurrogateSection,
 };
 use crate::moea::Nsga2Params;
 use crate::problem::ProblemSchema;
@@ -14,6 +14,7 @@ use crate::space::{Parameter, ParameterSpace};
 use crate::surrogate::torch::ensemble::EnsembleConfig;
 use crate::surrogate::torch::gp::GpConfig;
 use crate::surrogate::torch::joint::JointConfig;
+use crate::surrogate::torch::networks::Architecture;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,6 +95,11 @@ impl OptimizerConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SurrogateConfig {
     Gp(GpConfig),
+    /// A GP for the objectives and a joint network for feasibility (`feasibility = "mlp"`).
+    GpWithFeasibility {
+        gp: GpConfig,
+        feasibility: JointConfig,
+    },
     /// A joint neural network (`mlp`, `resnet` or `ft-transformer`).
     Neural(JointConfig),
     Ensemble(EnsembleConfig),
@@ -514,6 +520,7 @@ fn resolve_surrogate(
             restarts,
             iterations,
             learning_rate,
+            feasibility,
         }) => {
             let mut gp = GpConfig::default();
             if let Some(device) = device {
@@ -540,7 +547,14 @@ fn resolve_surrogate(
                     gp.learning_rate
                 ));
             }
-            Some(SurrogateConfig::Gp(gp))
+            Some(match feasibility.unwrap_or_default() {
+                GpFeasibility::None => SurrogateConfig::Gp(gp),
+                GpFeasibility::Mlp => {
+                    let mut feasibility = JointConfig::new(Architecture::default_mlp());
+                    feasibility.device = gp.device;
+                    SurrogateConfig::GpWithFeasibility { gp, feasibility }
+                }
+            })
         }
     }
 }
@@ -631,12 +645,8 @@ impl RunConfig {
         };
         let surrogate = match &self.surrogate {
             SurrogateConfig::None => SurrogateSection::None {},
-            SurrogateConfig::Gp(gp) => SurrogateSection::Gp {
-                device: Some(gp.device),
-                restarts: Some(gp.restarts),
-                iterations: Some(gp.iterations),
-                learning_rate: Some(gp.learning_rate),
-            },
+            SurrogateConfig::Gp(gp) => gp_section(gp, GpFeasibility::None),
+            SurrogateConfig::GpWithFeasibility { gp, .. } => gp_section(gp, GpFeasibility::Mlp),
             neural => super::neural::neural_section(neural).unwrap_or(SurrogateSection::None {}),
         };
         FileConfig {
@@ -648,5 +658,15 @@ impl RunConfig {
                 file: Some(self.output.file.clone()),
             }),
         }
+    }
+}
+
+fn gp_section(gp: &GpConfig, feasibility: GpFeasibility) -> SurrogateSection {
+    SurrogateSection::Gp {
+        device: Some(gp.device),
+        restarts: Some(gp.restarts),
+        iterations: Some(gp.iterations),
+        learning_rate: Some(gp.learning_rate),
+        feasibility: Some(feasibility),
     }
 }

@@ -523,3 +523,29 @@ fn neural_surrogate_errors_name_the_key() {
         "{error}"
     );
 }
+
+#[test]
+fn a_gp_can_take_its_feasibility_from_a_joint_mlp() {
+    let config = load(
+        &with_surrogate("kind = \"gp\"\nfeasibility = \"mlp\"\n"),
+        &[],
+    )
+    .unwrap();
+    let SurrogateConfig::GpWithFeasibility { feasibility, .. } = &config.surrogate else {
+        panic!("{:?}", config.surrogate);
+    };
+    assert_eq!(feasibility.architecture.name(), "mlp");
+    let rendered = config.to_toml();
+    assert!(rendered.contains("feasibility = \"mlp\""), "{rendered}");
+    assert_eq!(load(&rendered, &[]).unwrap().surrogate, config.surrogate);
+    let plain = load(&with_surrogate("kind = \"gp\"\n"), &[]).unwrap();
+    assert!(matches!(plain.surrogate, SurrogateConfig::Gp(_)));
+    assert!(plain.to_toml().contains("feasibility = \"none\""));
+    let Err(error) = load(
+        &with_surrogate("kind = \"gp\"\nfeasibility = \"svm\"\n"),
+        &[],
+    ) else {
+        panic!("an unknown feasibility model was accepted");
+    };
+    assert!(error.to_string().contains("svm"), "{error}");
+}

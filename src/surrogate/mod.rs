@@ -6,6 +6,7 @@
 //! are in the problem's own units. `torch/` holds the libtorch implementations and is the only
 //! place that imports `tch`; [`oracle`] is a test double that answers with the true function.
 
+pub mod composite;
 pub mod oracle;
 pub mod torch;
 
