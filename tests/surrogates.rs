@@ -1,17 +1,18 @@
-//! Every neural surrogate kind runs end to end through the binary on the constrained
-//! benchmarks (TNK, OSY, C2-DTLZ2), with tiny budgets.
+//! Every neural surrogate kind (and the GP with a neural feasibility model) runs end to end
+//! through the binary on the constrained benchmarks (TNK, OSY, C2-DTLZ2), with tiny budgets.
 
 use std::path::Path;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
 
-const KINDS: [&str; 5] = [
+const KINDS: [&str; 6] = [
     "kind = \"mlp\"\nwidth = 16\ndepth = 2\nepochs = 20\n",
     "kind = \"resnet\"\nwidth = 16\nhidden = 32\nblocks = 1\nmax_epochs = 30\npatience = 5\n",
     "kind = \"ensemble\"\nmembers = 2\nwidth = 16\ndepth = 1\nepochs = 20\n",
     "kind = \"mlp\"\nmode = \"o\"\nnormalization = \"standard\"\nwidth = 8\nepochs = 10\n",
     "kind = \"ft-transformer\"\nwidth = 16\nheads = 2\nblocks = 1\nffn_hidden = 16\nmax_epochs = 20\npatience = 5\n",
+    "kind = \"gp\"\nfeasibility = \"mlp\"\nrestarts = 1\niterations = 20\n",
 ];
 
 fn run(dir: &Path, builtin: &str, surrogate: &str) -> String {
