@@ -381,6 +381,22 @@ impl EarlyStopping {
     }
 }
 
+/// A new store holding `members` freshly initialized networks of `spec`.
+fn fresh_network(
+    spec: &NetworkSpec<'_>,
+    members: i64,
+) -> Result<(nn::VarStore, Network), SurrogateError> {
+    let store = nn::VarStore::new(spec.device);
+    let network = Network::new(
+        &store.root(),
+        members,
+        spec.inputs,
+        spec.objectives + spec.constraints,
+        spec.architecture,
+    )?;
+    Ok((store, network))
+}
+
 /// Trains `rows.members()` fresh stacked networks for up to `epochs` epochs. With
 /// `validation`, each member's best validation epoch is tracked and training stops once every
 /// member is `patience` epochs past its best; training also stops at `deadline`.
@@ -393,14 +409,7 @@ pub fn train(
     validation: Option<&Validation>,
     deadline: Option<Instant>,
 ) -> Result<Fitted, SurrogateError> {
-    let store = nn::VarStore::new(spec.device);
-    let network = Network::new(
-        &store.root(),
-        rows.members,
-        spec.inputs,
-        spec.objectives + spec.constraints,
-        spec.architecture,
-    )?;
+    let (store, network) = fresh_network(spec, rows.members)?;
     let mut optimizer = nn::Adam::default()
         .build(&store, config.learning_rate)
         .context("building the Adam optimizer")?;
@@ -497,14 +506,7 @@ pub fn fit(
     let singles = (0..rows.members)
         .map(|m| train(spec, config, data, &rows.member(m)?, epochs, None, None))
         .collect::<Result<Vec<_>, _>>()?;
-    let store = nn::VarStore::new(spec.device);
-    let network = Network::new(
-        &store.root(),
-        rows.members,
-        spec.inputs,
-        spec.objectives + spec.constraints,
-        spec.architecture,
-    )?;
+    let (store, network) = fresh_network(spec, rows.members)?;
     for (m, single) in singles.iter().enumerate() {
         copy_member(&single.store, 0, &store, m as i64)?;
     }
