@@ -4,24 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
+mod common;
 
-fn dmosopt(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("start dmosopt")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
+use common::{dmosopt, text, BIN};
 
 /// A small, fast ZDT1 configuration (GP surrogate, 2 epochs).
 fn small_config(dir: &Path, extra: &str) -> PathBuf {

@@ -2,13 +2,17 @@
 //! and a throughput measurement (`--ignored`).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use dmosopt::problem::{EvalRecord, ProblemSchema, Status};
 use dmosopt::space::{Parameter, ParameterSpace};
 use dmosopt::store::{read_run, EpochSummary, Hdf5Store, RunMetadata, RunStore, StoredRow};
+
+mod common;
+
+use common::venv_python as python;
 
 fn meta() -> RunMetadata {
     RunMetadata {
@@ -78,14 +82,6 @@ fn record(i: u64) -> EvalRecord {
 fn py_floats(values: impl IntoIterator<Item = f64>) -> String {
     let items: Vec<String> = values.into_iter().map(|v| format!("{v:?}")).collect();
     format!("[{}]", items.join(", ")).replace("NaN", "nan")
-}
-
-fn python() -> Option<PathBuf> {
-    let path = match std::env::var_os("DMOSOPT_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
-    };
-    path.exists().then_some(path)
 }
 
 /// Run `script` with `args` under `python`; the script reads the `EXP_*` values from the file

@@ -1,7 +1,7 @@
 //! Our file's structure against the Python dmosopt's (`constr_features.h5`, walked with h5py),
 //! and reading a file with h5py while a run is writing it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -9,15 +9,9 @@ use dmosopt::problem::{EvalRecord, ProblemSchema, Status};
 use dmosopt::space::{Parameter, ParameterSpace};
 use dmosopt::store::{EpochSummary, Hdf5Store, ParamValue, RunMetadata, RunStore};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
+mod common;
 
-fn python() -> Option<PathBuf> {
-    let path = match std::env::var_os("DMOSOPT_PYTHON") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
-    };
-    path.exists().then_some(path)
-}
+use common::{venv_python as python, BIN};
 
 /// Run a Python script with arguments; panics with its output unless it prints `ok`.
 fn run_python(python: &Path, dir: &Path, script: &str, args: &[&Path]) -> String {

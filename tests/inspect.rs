@@ -2,31 +2,20 @@
 //! by the Python dmosopt (`/work/shared/reference/dmosopt-files`, via `DMOSOPT_REFERENCE_FILES`
 //! or that default path; tests that need them are skipped when they are absent).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
+mod common;
+
+use common::{reference, stdout};
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn dmosopt(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
+    common::command(dir, args)
         .env("OMP_NUM_THREADS", "1")
         .output()
         .expect("start dmosopt")
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn reference(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var("DMOSOPT_REFERENCE_FILES")
-        .unwrap_or_else(|_| "/work/shared/reference/dmosopt-files".into());
-    let path = Path::new(&dir).join(name);
-    path.exists().then_some(path)
 }
 
 #[test]

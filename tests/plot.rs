@@ -2,31 +2,19 @@
 //! dmosopt's reference files (`/work/shared/reference/dmosopt-files`, via
 //! `DMOSOPT_REFERENCE_FILES` or that default path; skipped when absent), and its errors.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
+mod common;
+
+use common::{reference, stdout as ok, BIN};
 
 fn dmosopt(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
+    common::command(dir, args)
         .env("OMP_NUM_THREADS", "1")
         .env_remove("DMOSOPT_FONT")
         .output()
         .expect("start dmosopt")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn reference(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var("DMOSOPT_REFERENCE_FILES")
-        .unwrap_or_else(|_| "/work/shared/reference/dmosopt-files".into());
-    let path = Path::new(&dir).join(name);
-    path.exists().then_some(path)
 }
 
 /// A tiny builtin run without a surrogate (3 epochs, a few hundred evaluations).

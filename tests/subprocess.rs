@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dmosopt");
+mod common;
+
+use common::{dmosopt, text, BIN};
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn python() -> String {
@@ -32,23 +35,6 @@ fn toml_list(items: &[&str]) -> String {
         .map(|s| toml::Value::String(s.to_string()).to_string())
         .collect();
     format!("[{}]", quoted.join(", "))
-}
-
-fn dmosopt(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("start dmosopt")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Processes whose command line contains `marker` (pid and command line).
