@@ -55,17 +55,8 @@ const FIRES_WHILE_HOLDING: [f64; PARAMETER_COUNT] = [
 
 fn passive(soma_g_pas: f64, dend_g_pas: f64, cm_ratio: f64, gc: f64) -> [f64; PARAMETER_COUNT] {
     Parameters {
-        gc,
-        soma_gmax_na: 0.0,
-        soma_gmax_k: 0.0,
-        soma_gmax_kca: 0.0,
-        soma_gmax_can: 0.0,
-        soma_g_pas,
-        dend_gmax_cal: 0.0,
-        dend_gmax_can: 0.0,
-        dend_gmax_kca: 0.0,
         dend_g_pas,
-        cm_ratio,
+        ..super::model::tests::passive(soma_g_pas, cm_ratio, gc)
     }
     .to_array()
 }
