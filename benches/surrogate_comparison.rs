@@ -9,7 +9,8 @@
 //!
 //! Run: `cargo bench --bench surrogate_comparison` (through scripts/common.sh's environment).
 //! Choose with environment variables (comma separated): `COMPARE_PROBLEMS` (zdt2, zdt3, tnk,
-//! osy, c2-dtlz2), `COMPARE_KINDS` (gp, gp+mlp, mlp, resnet, ft-transformer, ensemble), `COMPARE_SEEDS`
+//! osy, c2-dtlz2), `COMPARE_KINDS` (gp, gp+mlp, gp+gp, mlp, resnet, ft-transformer, ensemble, ensemble-explore: the
+//! ensemble with `optimizer.exploration = 3`), `COMPARE_SEEDS`
 //! (1,2,3), and `COMPARE_SET` (`;`-separated `key=value` overrides applied to every run, e.g.
 //! `surrogate.cv_time_budget="10s"` for neural kinds only when the key applies).
 
@@ -41,11 +42,16 @@ fn problem_section(problem: &str) -> Option<&'static str> {
     })
 }
 
+/// `optimizer.exploration` of the `ensemble-explore` kind: the ensemble ranked by
+/// `mean − 3σ` of its members.
+const EXPLORATION: f64 = 3.0;
+
 /// Surrogate settings per kind: the defaults, with the CV capped for a benchmark.
 fn surrogate_section(kind: &str) -> Option<&'static str> {
     Some(match kind {
         "gp" => "kind = \"gp\"\n",
         "gp+mlp" => "kind = \"gp\"\nfeasibility = \"mlp\"\n",
+        "gp+gp" => "kind = \"gp\"\nfeasibility = \"gp\"\n",
         "mlp" | "resnet" | "ft-transformer" => match kind {
             "mlp" => "kind = \"mlp\"\nmax_epochs = 1000\npatience = 50\ncv_time_budget = \"20s\"\n",
             "resnet" => {
@@ -56,7 +62,7 @@ fn surrogate_section(kind: &str) -> Option<&'static str> {
                  cv_time_budget = \"20s\"\n"
             }
         },
-        "ensemble" => {
+        "ensemble" | "ensemble-explore" => {
             "kind = \"ensemble\"\nmember = \"mlp\"\nmembers = 5\nmax_epochs = 1000\n\
              patience = 50\ncv_time_budget = \"20s\"\n"
         }
@@ -182,11 +188,14 @@ fn main() {
                     "[problem]\nbuiltin = \"{problem}\"\n[optimizer]\n{optimizer}seed = {seed}\n\
                      [surrogate]\n{surrogate}"
                 );
-                let applicable: Vec<String> = overrides
+                let mut applicable: Vec<String> = overrides
                     .iter()
                     .filter(|o| kind != "gp" || !o.starts_with("surrogate."))
                     .cloned()
                     .collect();
+                if kind == "ensemble-explore" {
+                    applicable.insert(0, format!("optimizer.exploration={EXPLORATION}"));
+                }
                 let config =
                     match dmosopt::config::load_str(&text, Path::new("bench.toml"), &applicable) {
                         Ok(config) => config,

@@ -33,6 +33,8 @@ fn main() {
         nsga2: Nsga2Params::default(),
         max_evaluations: None,
         reference_point: None,
+        exploration: 0.0,
+        refine: false,
         seed: 1,
     };
     let trainer = GpTrainer::new(GpConfig::default());

@@ -17,6 +17,7 @@ use crate::store::hdf5::Hdf5Store;
 use crate::store::{ParamValue, RunMetadata};
 use crate::strategy::{EpochReport, SearchMode, Strategy, StrategyConfig};
 use crate::surrogate::composite::CompositeTrainer;
+use crate::surrogate::constraint_regression::ConstraintRegressionTrainer;
 use crate::surrogate::torch::ensemble::EnsembleTrainer;
 use crate::surrogate::torch::gp::GpTrainer;
 use crate::surrogate::torch::joint::JointTrainer;
@@ -310,6 +311,8 @@ pub fn strategy_config(config: &RunConfig) -> StrategyConfig {
         nsga2: optimizer.nsga2.clone(),
         max_evaluations: optimizer.max_evaluations,
         reference_point: config.problem.reference_point.clone(),
+        exploration: optimizer.exploration,
+        refine: optimizer.refine,
         seed: optimizer.seed,
     }
 }
@@ -322,6 +325,14 @@ pub fn search_mode(config: &RunConfig) -> SearchMode {
             SearchMode::Surrogate(Box::new(CompositeTrainer::new(
                 Box::new(GpTrainer::new(gp.clone())),
                 Box::new(JointTrainer::new(feasibility.clone())),
+            )))
+        }
+        SurrogateConfig::GpWithGpFeasibility(gp) => {
+            SearchMode::Surrogate(Box::new(CompositeTrainer::new(
+                Box::new(GpTrainer::new(gp.clone())),
+                Box::new(ConstraintRegressionTrainer::new(Box::new(GpTrainer::new(
+                    gp.clone(),
+                )))),
             )))
         }
         SurrogateConfig::Neural(joint) => {

@@ -139,6 +139,10 @@ pub struct OptimizerSection {
     pub mutation_probability: Option<f64>,
     pub crossover_eta: Option<f64>,
     pub mutation_eta: Option<f64>,
+    /// Weight of the surrogate's predicted standard deviation in the search (mean − κ·σ).
+    pub exploration: Option<f64>,
+    /// Refine each proposed batch by a pattern search on the surrogate.
+    pub refine: Option<bool>,
 }
 
 /// The MOEA that searches the surrogate (or the true function).
@@ -230,6 +234,9 @@ pub enum GpFeasibility {
     /// A joint `mlp` (default settings) trained on every row predicts feasibility; the GP
     /// then trains on every row too.
     Mlp,
+    /// A GP per constraint regresses its value on every row; the probability that it holds is
+    /// `Φ(μ/σ)` (constrained Bayesian optimization). The objective GP trains on every row too.
+    Gp,
 }
 
 /// The body of an ensemble's members.

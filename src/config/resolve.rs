@@ -79,6 +79,10 @@ pub struct OptimizerConfig {
     pub seed: u64,
     pub max_evaluations: Option<usize>,
     pub nsga2: Nsga2Params,
+    /// `κ` of the optimistic bound `mean − κ·σ` the search ranks by (0: the mean).
+    pub exploration: f64,
+    /// Refine each proposed batch on the surrogate (`strategy::refine`).
+    pub refine: bool,
 }
 
 impl OptimizerConfig {
@@ -100,6 +104,9 @@ pub enum SurrogateConfig {
         gp: GpConfig,
         feasibility: JointConfig,
     },
+    /// A GP for the objectives and GPs of the constraint values for feasibility
+    /// (`feasibility = "gp"`).
+    GpWithGpFeasibility(GpConfig),
     /// A joint neural network (`mlp`, `resnet` or `ft-transformer`).
     Neural(JointConfig),
     Ensemble(EnsembleConfig),
@@ -438,6 +445,8 @@ fn resolve_optimizer(
         seed: section.seed.unwrap_or(defaults::SEED),
         max_evaluations: section.max_evaluations,
         nsga2,
+        exploration: section.exploration.unwrap_or(0.0),
+        refine: section.refine.unwrap_or(false),
     };
     let mut check = |ok: bool, message: String| {
         if !ok {
@@ -453,6 +462,13 @@ fn resolve_optimizer(
         format!(
             "optimizer.population_size = {}: must be at least 4",
             config.population_size
+        ),
+    );
+    check(
+        config.exploration.is_finite() && config.exploration >= 0.0,
+        format!(
+            "optimizer.exploration = {}: must be a finite number ≥ 0",
+            config.exploration
         ),
     );
     check(
@@ -554,6 +570,7 @@ fn resolve_surrogate(
                     feasibility.device = gp.device;
                     SurrogateConfig::GpWithFeasibility { gp, feasibility }
                 }
+                GpFeasibility::Gp => SurrogateConfig::GpWithGpFeasibility(gp),
             })
         }
     }
@@ -642,11 +659,14 @@ impl RunConfig {
             mutation_probability: o.nsga2.mutation_probability,
             crossover_eta: Some(o.nsga2.crossover_eta),
             mutation_eta: Some(o.nsga2.mutation_eta),
+            exploration: Some(o.exploration),
+            refine: Some(o.refine),
         };
         let surrogate = match &self.surrogate {
             SurrogateConfig::None => SurrogateSection::None {},
             SurrogateConfig::Gp(gp) => gp_section(gp, GpFeasibility::None),
             SurrogateConfig::GpWithFeasibility { gp, .. } => gp_section(gp, GpFeasibility::Mlp),
+            SurrogateConfig::GpWithGpFeasibility(gp) => gp_section(gp, GpFeasibility::Gp),
             neural => super::neural::neural_section(neural).unwrap_or(SurrogateSection::None {}),
         };
         FileConfig {

@@ -307,6 +307,22 @@ fn bad_files_name_the_key() {
 }
 
 #[test]
+fn exploration_must_be_a_non_negative_number() {
+    let message = error(
+        "[problem]\nbuiltin='zdt2'\n[optimizer]\nexploration=-1.0\n",
+        &[],
+    );
+    assert!(message.contains("optimizer.exploration = -1"), "{message}");
+    let config = crate::config::load_str(
+        "[problem]\nbuiltin='zdt2'\n[optimizer]\nexploration=3.0\n",
+        std::path::Path::new("x.toml"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config.optimizer.exploration, 3.0);
+}
+
+#[test]
 fn every_error_is_reported_at_once() {
     let message = error(
         "[problem]\nbuiltin='zdt1'\n[optimizer]\nresample_fraction=0.0\nnum_generations=0\nn_initial=0\n",
@@ -522,6 +538,22 @@ fn neural_surrogate_errors_name_the_key() {
         error.contains("surrogate.width = 100") && error.contains("surrogate.heads = 3"),
         "{error}"
     );
+}
+
+#[test]
+fn a_gp_can_take_its_feasibility_from_gps_of_the_constraint_values() {
+    let config = load(
+        &with_surrogate("kind = \"gp\"\nfeasibility = \"gp\"\nrestarts = 2\n"),
+        &[],
+    )
+    .unwrap();
+    let SurrogateConfig::GpWithGpFeasibility(gp) = &config.surrogate else {
+        panic!("{:?}", config.surrogate);
+    };
+    assert_eq!(gp.restarts, 2);
+    let rendered = config.to_toml();
+    assert!(rendered.contains("feasibility = \"gp\""), "{rendered}");
+    assert_eq!(load(&rendered, &[]).unwrap().surrogate, config.surrogate);
 }
 
 #[test]

@@ -40,6 +40,8 @@ fn strategy(problem: &Arc<dyn Problem>) -> Strategy {
         },
         max_evaluations: None,
         reference_point: Some(vec![1.1, 1.1]),
+        exploration: 0.0,
+        refine: false,
         seed: 5,
     };
     Strategy::new(

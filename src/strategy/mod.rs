@@ -29,6 +29,7 @@
 
 mod direct;
 pub mod quality;
+pub mod refine;
 mod restore;
 pub mod search;
 
@@ -61,6 +62,11 @@ pub struct StrategyConfig {
     pub max_evaluations: Option<usize>,
     /// Hypervolume reference point; `None` leaves the per-epoch hypervolume undefined (NaN).
     pub reference_point: Option<Vec<f64>>,
+    /// Weight `κ` of the predicted standard deviation: the search ranks candidates by
+    /// `mean − κ·σ` when the surrogate predicts a variance (`optimizer.exploration`; 0 = mean).
+    pub exploration: f64,
+    /// Refine the selected batch by a pattern search on the surrogate (`optimizer.refine`).
+    pub refine: bool,
     pub seed: u64,
 }
 

@@ -23,6 +23,7 @@
 //!   distinct mutated copies of the best ones fill the batch.
 
 use super::quality::feasible_probability;
+use super::refine::{refine_batch, RefineContext};
 use super::{moea_values, StrategyConfig};
 use crate::indicators::hypervolume;
 use crate::moea::operators::polynomial_mutation;
@@ -107,21 +108,23 @@ pub fn propose<'a>(
 
     let search_start = Instant::now();
     let model = model.as_ref();
-    let initial = initial_population(space, model, config, records.clone(), rng)?;
-    let constrained = search(space, model, config, initial.clone(), true, rng)?;
-    let mut final_population = score(model, constrained.x)?;
+    let kappa = config.exploration;
+    let feasible_objectives: Vec<Vec<f64>> = records
+        .clone()
+        .filter(|r| r.is_feasible())
+        .map(|r| r.objectives.clone())
+        .collect();
+    let initial = initial_population(space, model, config, records.clone(), kappa, rng)?;
+    let constrained = search(space, model, config, initial.clone(), true, kappa, rng)?;
+    let mut final_population = score(model, constrained.x, kappa)?;
     if schema.n_constraints() > 0 && trainer.models_feasibility() {
         // Constrained domination collapses the population onto the region already predicted
         // feasible; a search on the objectives alone keeps candidates elsewhere on the front,
         // which the selection weighs by their predicted probability of being feasible.
-        let free = search(space, model, config, initial, false, rng)?;
-        final_population.append(score(model, free.x)?);
+        let free = search(space, model, config, initial, false, kappa, rng)?;
+        final_population.append(score(model, free.x, kappa)?);
     }
-    let feasible_objectives: Vec<Vec<f64>> = records
-        .filter(|r| r.is_feasible())
-        .map(|r| r.objectives.clone())
-        .collect();
-    let selected = select_new(
+    let mut selected = select_new(
         space,
         &final_population,
         &evaluated,
@@ -130,6 +133,24 @@ pub fn propose<'a>(
         config,
         rng,
     );
+    if config.refine {
+        if let Some(reference) = config.reference_point.as_deref() {
+            if (2..=3).contains(&reference.len()) {
+                let context = RefineContext {
+                    space,
+                    model,
+                    kappa,
+                    feasible_objectives: &feasible_objectives,
+                    reference,
+                };
+                selected = keep_distinct(
+                    selected.clone(),
+                    refine_batch(&context, selected)?,
+                    &evaluated,
+                );
+            }
+        }
+    }
     let predicted = model.predict(&selected)?;
     let search_seconds = search_start.elapsed().as_secs_f64();
     let feasible = |i: usize| {
@@ -180,6 +201,26 @@ pub fn training_data<'a>(
 
 /// Violation implied by the predicted constraint scores `s` (`Σ max(0, −s)`), else by the
 /// predicted probabilities `p` (`Σ max(0, ½ − p)`); zero without a feasibility model.
+/// The objectives the search ranks by: the optimistic bound `mean − κ·σ` per objective when
+/// the model predicts a variance and `kappa` (`optimizer.exploration`) is positive, else the
+/// mean.
+pub(super) fn optimistic(prediction: &Prediction, kappa: f64) -> Vec<Vec<f64>> {
+    match &prediction.variance {
+        Some(variance) if kappa > 0.0 => prediction
+            .mean
+            .iter()
+            .zip(variance)
+            .map(|(mean, variance)| {
+                mean.iter()
+                    .zip(variance)
+                    .map(|(m, v)| m - kappa * v.max(0.0).sqrt())
+                    .collect()
+            })
+            .collect(),
+        _ => prediction.mean.clone(),
+    }
+}
+
 fn predicted_violation(prediction: &Prediction) -> Vec<f64> {
     let total = |rows: &Vec<Vec<f64>>, excess: fn(f64) -> f64| {
         rows.iter()
@@ -201,6 +242,7 @@ fn search(
     config: &StrategyConfig,
     initial: Population,
     constrained: bool,
+    kappa: f64,
     rng: &mut ChaCha8Rng,
 ) -> Result<Population, SurrogateError> {
     let mut initial = initial;
@@ -220,7 +262,7 @@ fn search(
         } else {
             vec![0.0; offspring.len()]
         };
-        moea.tell(offspring, prediction.mean, violation);
+        moea.tell(offspring, optimistic(&prediction, kappa), violation);
     }
     Ok(moea.population().clone())
 }
@@ -243,7 +285,7 @@ impl Scored {
     }
 }
 
-fn score(model: &dyn Model, x: Vec<Vec<f64>>) -> Result<Scored, SurrogateError> {
+fn score(model: &dyn Model, x: Vec<Vec<f64>>, kappa: f64) -> Result<Scored, SurrogateError> {
     let prediction = model.predict(&x)?;
     let violation = predicted_violation(&prediction);
     let feasible_probability = match &prediction.feasibility {
@@ -253,7 +295,7 @@ fn score(model: &dyn Model, x: Vec<Vec<f64>>) -> Result<Scored, SurrogateError> 
     Ok(Scored {
         population: Population {
             x,
-            objectives: prediction.mean,
+            objectives: optimistic(&prediction, kappa),
             violation,
         },
         feasible_probability,
@@ -267,6 +309,7 @@ fn initial_population<'a>(
     model: &dyn Model,
     config: &StrategyConfig,
     records: impl Iterator<Item = &'a EvalRecord>,
+    kappa: f64,
     rng: &mut ChaCha8Rng,
 ) -> Result<Population, SurrogateError> {
     let usable: Vec<&EvalRecord> = records.filter(|r| r.has_finite_objectives()).collect();
@@ -289,9 +332,28 @@ fn initial_population<'a>(
     let violation = predicted_violation(&prediction);
     Ok(Population {
         x,
-        objectives: prediction.mean,
+        objectives: optimistic(&prediction, kappa),
         violation,
     })
+}
+
+/// The refined points, except where one repeats an evaluated point or an earlier point of the
+/// batch: there the point as selected.
+fn keep_distinct(
+    selected: Vec<Vec<f64>>,
+    refined: Vec<Vec<f64>>,
+    evaluated: &[Vec<f64>],
+) -> Vec<Vec<f64>> {
+    let mut batch: Vec<Vec<f64>> = Vec::with_capacity(selected.len());
+    for (original, refined) in selected.into_iter().zip(refined) {
+        let point = if is_duplicate(&refined, evaluated) || is_duplicate(&refined, &batch) {
+            original
+        } else {
+            refined
+        };
+        batch.push(point);
+    }
+    batch
 }
 
 fn is_duplicate(point: &[f64], others: &[Vec<f64>]) -> bool {
@@ -503,6 +565,27 @@ mod tests {
         let far = Linear.predict(&[vec![-2.0]]).unwrap();
         // Scores keep growing far from the feasible region; probabilities saturate at ½.
         assert!((predicted_violation(&far)[0] - 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn exploration_ranks_by_the_optimistic_bound_where_there_is_a_variance() {
+        let prediction = Prediction {
+            mean: vec![vec![1.0, 2.0], vec![1.0, 2.0]],
+            variance: Some(vec![vec![0.0, 0.0], vec![4.0, 0.25]]),
+            feasibility: None,
+            constraint_scores: None,
+        };
+        assert_eq!(optimistic(&prediction, 0.0), prediction.mean);
+        // mean − κ·σ: σ = (0, 0) and (2, 0.5).
+        assert_eq!(
+            optimistic(&prediction, 3.0),
+            vec![vec![1.0, 2.0], vec![-5.0, 0.5]]
+        );
+        let no_variance = Prediction {
+            variance: None,
+            ..prediction
+        };
+        assert_eq!(optimistic(&no_variance, 3.0), no_variance.mean);
     }
 
     #[test]

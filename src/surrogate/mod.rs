@@ -7,6 +7,7 @@
 //! place that imports `tch`; [`oracle`] is a test double that answers with the true function.
 
 pub mod composite;
+pub mod constraint_regression;
 pub mod oracle;
 pub mod torch;
 
