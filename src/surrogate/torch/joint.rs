@@ -16,7 +16,8 @@
 //! The network computes in `f32` on the configured device; a fit is seeded and, on the CPU,
 //! deterministic. Prediction runs in evaluation mode without gradients; input gradients of
 //! the de-normalized objectives come from autograd. A [`JointModel`] may hold several stacked
-//! members (a deep ensemble, [`super::ensemble`]); a plain `mlp`/`resnet` holds one.
+//! members (a deep ensemble, [`super::ensemble`], or the cross-validation's fold networks with
+//! `final_model = "folds"`, the FT-Transformer's default); a refitted model holds one.
 
 use tch::{nn, Device, Kind, Tensor};
 

@@ -27,6 +27,11 @@
 //!   max_epochs)` epochs are used. [`Stacking::Sequential`] trains the folds (and ensemble
 //!   members) one after the other instead, as `M = 1` networks: the reference the stacked
 //!   training is benchmarked against, and a fallback when `M` networks do not fit in memory.
+//! - Final model ([`FinalModel`]): `Refit` trains a fresh network on every row for the
+//!   selected count (the paper); `Folds` keeps the CV's fold networks instead, each restored
+//!   to its parameters of its best validation epoch (copied whenever a member's validation
+//!   loss improves), and the model predicts their mean — no final fit (the FT-Transformer's
+//!   default, [`TrainingConfig::ft_transformer`]).
 //!
 //! Randomness (initialization, dropout, batch order) comes from libtorch's global generator,
 //! seeded with `tch::manual_seed`; [`with_seed`] holds a process-wide lock while a fit runs,
