@@ -27,19 +27,29 @@
 //! A second table runs every kind with its defaults (epoch count by cross-validation with
 //! early stopping under the default time budget), CV and final fit timed separately, which is
 //! what one surrogate epoch of a run costs (the issue's goal: FT-Transformer fit + CV ≤ 60 s at
-//! 4 000 rows). `DMOSOPT_BENCH_QUICK=1` skips it unless `DMOSOPT_BENCH_DEFAULTS=1`.
+//! 4 000 rows), with the libtorch thread count and the precision of the matrix products. The
+//! FT-Transformer's default `final_model = "folds"` has no fit: its CV is the whole training.
+//! `DMOSOPT_BENCH_QUICK=1` skips it unless `DMOSOPT_BENCH_DEFAULTS=1`;
+//! `DMOSOPT_BENCH_ONLY_DEFAULTS=1` runs only it; `DMOSOPT_BENCH_KINDS` (comma-separated:
+//! `mlp`, `resnet`, `ft-transf`, `ft-f32` — the FT-Transformer with `precision = "f32"`, not
+//! run unless named — `ensemble`) chooses its kinds; `DMOSOPT_BENCH_THREADS` (say `1,2`) runs
+//! it once per libtorch thread count (default 1, as `dmosopt run`; the first count also serves
+//! the first table).
 //!
 //! Run: `cargo bench --bench surrogate_training` (through scripts/common.sh's environment).
 
 use std::time::{Duration, Instant};
 
 use dmosopt::surrogate::torch::ensemble::{EnsembleConfig, EnsembleTrainer};
+use dmosopt::surrogate::torch::ft_transformer::FtSettings;
 use dmosopt::surrogate::torch::joint::{prepare, JointConfig, JointTrainer};
 use dmosopt::surrogate::torch::networks::Architecture;
-use dmosopt::surrogate::torch::training::{select_epochs, with_seed, Stacking};
+use dmosopt::surrogate::torch::precision::Precision;
+use dmosopt::surrogate::torch::training::{select_epochs, with_seed, FinalModel, Stacking};
 use dmosopt::surrogate::{Model, Trainer, TrainingData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use tch::Device;
 
 const INPUTS: usize = 11;
 const OBJECTIVES: usize = 4;
@@ -208,57 +218,127 @@ fn fit(
     Some((seconds, held_out_error(model.as_ref(), test)))
 }
 
-/// The second table: every kind with its defaults (cross-validated epoch count with early
-/// stopping and the default time budget), CV and final fit timed separately. This is what a
-/// run pays per epoch; the issue's goal is FT-Transformer fit + CV ≤ 60 s at 4 000 rows.
-fn defaults_table(sizes: &[usize], test: &TrainingData) {
-    println!(
-        "\nwith the defaults (batch {}, max_epochs {}, patience {}, cv_time_budget {} s):",
-        JointConfig::new(Architecture::default_mlp())
-            .training
-            .batch_size,
-        JointConfig::new(Architecture::default_mlp())
-            .training
-            .max_epochs,
-        JointConfig::new(Architecture::default_mlp())
-            .training
-            .patience,
-        JointConfig::new(Architecture::default_mlp())
-            .training
-            .cv_time_budget
-            .as_secs()
-    );
-    println!(
-        "{:<9} {:>5} {:>8} {:>7} {:>8} {:>9} {:>18}",
-        "kind", "rows", "CV s", "epochs", "fit s", "total s", "error"
-    );
-    let kinds = [
+/// A kind of the defaults table: name, member configuration (every default), ensemble size.
+struct DefaultKind {
+    name: &'static str,
+    config: JointConfig,
+    members: Option<usize>,
+}
+
+/// The kinds of the defaults table, filtered by `DMOSOPT_BENCH_KINDS` (comma-separated names;
+/// `ft-f32` is the FT-Transformer with `precision = "f32"`, for the bf16 ratio).
+fn default_kinds() -> Vec<DefaultKind> {
+    let ft_f32 = match Architecture::default_ft_transformer() {
+        Architecture::FtTransformer(settings) => Architecture::FtTransformer(FtSettings {
+            precision: Precision::F32,
+            ..settings
+        }),
+        other => other,
+    };
+    let all = [
         ("mlp", Architecture::default_mlp(), None),
         ("resnet", Architecture::default_resnet(), None),
         ("ft-transf", Architecture::default_ft_transformer(), None),
+        ("ft-f32", ft_f32, None),
         ("ensemble", Architecture::default_mlp(), Some(5)),
     ];
+    let wanted = std::env::var("DMOSOPT_BENCH_KINDS").ok();
+    all.into_iter()
+        .filter(|(name, _, _)| match &wanted {
+            Some(list) => list.split(',').any(|w| w.trim() == *name),
+            None => *name != "ft-f32",
+        })
+        .map(|(name, architecture, members)| DefaultKind {
+            name,
+            config: JointConfig::new(architecture),
+            members,
+        })
+        .collect()
+}
+
+/// `bf16` or `f32`: what the kind's matrix products run in on this machine's CPU.
+fn precision_of(config: &JointConfig) -> &'static str {
+    match &config.architecture {
+        Architecture::FtTransformer(ft)
+            if ft.precision.compute_kind(Device::Cpu) == tch::Kind::BFloat16 =>
+        {
+            "bf16"
+        }
+        _ => "f32",
+    }
+}
+
+/// The second table: every kind with its defaults (cross-validated epoch count with early
+/// stopping and the default time budget), CV and final fit timed separately. This is what a
+/// run pays per epoch; the issue's goal is FT-Transformer fit + CV ≤ 60 s at 4 000 rows. With
+/// `final_model = "folds"` (the FT-Transformer's default) the CV's fold networks are the
+/// model: the whole `Trainer::fit` is the CV, and there is no fit.
+fn defaults_table(sizes: &[usize], test: &TrainingData, threads: &[i32]) {
+    println!("\nwith the defaults:");
+    for kind in default_kinds() {
+        let t = &kind.config.training;
+        println!(
+            "  {:<9} batch {}, max_epochs {}, patience {}, cv_folds {}, cv_time_budget {} s, \
+             final_model {}, precision {}",
+            kind.name,
+            t.batch_size,
+            t.max_epochs,
+            t.patience,
+            t.cv_folds,
+            t.cv_time_budget.as_secs(),
+            t.final_model.as_str(),
+            precision_of(&kind.config),
+        );
+    }
+    println!(
+        "{:<9} {:>5} {:>7} {:>9} {:>8} {:>7} {:>8} {:>9} {:>18}",
+        "kind", "rows", "threads", "precision", "CV s", "epochs", "fit s", "total s", "error"
+    );
     for &size in sizes {
         let data = rows(size, size as u64);
-        for (name, architecture, members) in &kinds {
-            let kind = Kind {
-                name,
-                config: JointConfig::new(architecture.clone()),
-                members: *members,
-            };
-            let Some((cv_seconds, epochs)) = cross_validate(&kind, &data, Stacking::Stacked) else {
-                continue;
-            };
-            let Some((fit_seconds, (relative, accuracy))) =
-                fit(&kind, &data, test, Stacking::Stacked, epochs)
-            else {
-                continue;
-            };
-            println!(
-                "{name:<9} {size:>5} {cv_seconds:>8.1} {epochs:>7} {fit_seconds:>8.1} {:>9.1} {:>18}",
-                cv_seconds + fit_seconds,
-                format!("{relative:.3} / {accuracy:.3}"),
-            );
+        for &count in threads {
+            tch::set_num_threads(count);
+            for default in default_kinds() {
+                let name = default.name;
+                let kind = Kind {
+                    name,
+                    config: default.config.clone(),
+                    members: default.members,
+                };
+                let (cv_seconds, epochs, fit_seconds, (relative, accuracy)) =
+                    if kind.config.training.final_model == FinalModel::Folds {
+                        let start = Instant::now();
+                        let Ok(model) = JointTrainer::new(kind.config.clone())
+                            .fit(&data, 1)
+                            .map_err(|error| eprintln!("{name}: {error}"))
+                        else {
+                            continue;
+                        };
+                        let seconds = start.elapsed().as_secs_f64();
+                        let epochs = model.training_epochs().unwrap_or(0);
+                        (seconds, epochs, None, held_out_error(model.as_ref(), test))
+                    } else {
+                        let Some((cv_seconds, epochs)) =
+                            cross_validate(&kind, &data, Stacking::Stacked)
+                        else {
+                            continue;
+                        };
+                        let Some((fit_seconds, error)) =
+                            fit(&kind, &data, test, Stacking::Stacked, epochs)
+                        else {
+                            continue;
+                        };
+                        (cv_seconds, epochs, Some(fit_seconds), error)
+                    };
+                println!(
+                    "{name:<9} {size:>5} {count:>7} {:>9} {cv_seconds:>8.1} {epochs:>7} {:>8} \
+                     {:>9.1} {:>18}",
+                    precision_of(&kind.config),
+                    fit_seconds.map_or("-".to_string(), |s| format!("{s:.1}")),
+                    cv_seconds + fit_seconds.unwrap_or(0.0),
+                    format!("{relative:.3} / {accuracy:.3}"),
+                );
+            }
         }
     }
 }
@@ -274,6 +354,19 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);
     let sizes: &[usize] = if quick { &[1000] } else { &[1000, 4000] };
+    // libtorch threads: `DMOSOPT_BENCH_THREADS`, a comma-separated list for the defaults
+    // table (the first count serves the first table); 1 by default, as `dmosopt run`.
+    let threads: Vec<i32> = std::env::var("DMOSOPT_BENCH_THREADS")
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter_map(|t| t.trim().parse().ok())
+                .collect()
+        })
+        .filter(|list: &Vec<i32>| !list.is_empty() && list.iter().all(|&t| t >= 1))
+        .unwrap_or_else(|| vec![1]);
+    tch::set_num_threads(threads[0]);
+    let only_defaults = std::env::var("DMOSOPT_BENCH_ONLY_DEFAULTS").is_ok_and(|v| v == "1");
     let test = rows(1000, 7);
     println!(
         "neural surrogate training, n = {INPUTS}, q = {OBJECTIVES}, k = {CONSTRAINTS}, \
@@ -282,7 +375,7 @@ fn main() {
     );
     println!(
         "{:<9} {:>5} {:>5} {:>10} {:>10} {:>7} {:>9} {:>18} {:>18}",
-        "kind",
+        if only_defaults { "(skipped)" } else { "kind" },
         "rows",
         "phase",
         "stacked s",
@@ -300,7 +393,8 @@ fn main() {
         Stacking::Stacked,
         2,
     );
-    for &size in sizes {
+    let first_sizes: &[usize] = if only_defaults { &[] } else { sizes };
+    for &size in first_sizes {
         let data = rows(size, size as u64);
         for kind in kinds(epochs, batch_size) {
             if kind.members.is_none() {
@@ -343,8 +437,8 @@ fn main() {
             );
         }
     }
-    if std::env::var("DMOSOPT_BENCH_DEFAULTS").is_ok_and(|v| v != "0") || !quick {
-        defaults_table(sizes, &test);
+    if std::env::var("DMOSOPT_BENCH_DEFAULTS").is_ok_and(|v| v != "0") || !quick || only_defaults {
+        defaults_table(sizes, &test, &threads);
     }
     println!(
         "error: mean relative RMSE of the objectives / constraint-satisfaction accuracy on \

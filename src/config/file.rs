@@ -6,7 +6,9 @@ use crate::problems::Builtin;
 use crate::sampling::SamplingMethod;
 use crate::surrogate::torch::constraint_targets::ConstraintTarget;
 use crate::surrogate::torch::networks::Activation;
+use crate::surrogate::torch::precision::Precision;
 use crate::surrogate::torch::targets::Normalization;
+use crate::surrogate::torch::training::FinalModel;
 use crate::surrogate::DeviceChoice;
 use serde::{Deserialize, Serialize};
 
@@ -214,6 +216,8 @@ pub struct NeuralSection {
     pub attention_dropout: Option<f64>,
     pub ffn_dropout: Option<f64>,
     pub residual_dropout: Option<f64>,
+    /// FT-Transformer: precision of the blocks' matrix products (`auto`, `f32`, `bf16`).
+    pub precision: Option<Precision>,
     pub learning_rate: Option<f64>,
     pub batch_size: Option<usize>,
     /// A fixed number of training epochs (no cross-validation).
@@ -222,6 +226,8 @@ pub struct NeuralSection {
     pub cv_folds: Option<usize>,
     pub patience: Option<usize>,
     pub cv_time_budget: Option<DurationValue>,
+    /// After cross-validation: `refit` on all rows, or keep the `folds` networks.
+    pub final_model: Option<FinalModel>,
 }
 
 /// `[surrogate] kind = "gp"`: the model of constraint satisfaction.

@@ -12,13 +12,14 @@ use crate::surrogate::torch::ensemble::EnsembleConfig;
 use crate::surrogate::torch::ft_transformer::FtSettings;
 use crate::surrogate::torch::joint::{JointConfig, JointMode};
 use crate::surrogate::torch::networks::Architecture;
+use crate::surrogate::torch::training::FinalModel;
 use std::time::Duration;
 
 /// Members of an ensemble by default.
 pub const DEFAULT_MEMBERS: usize = 5;
 
 /// The keys that only some kinds accept, with whether they are set.
-fn kind_specific_keys(section: &NeuralSection) -> [(&'static str, bool); 13] {
+fn kind_specific_keys(section: &NeuralSection) -> [(&'static str, bool); 14] {
     [
         ("depth", section.depth.is_some()),
         ("activation", section.activation.is_some()),
@@ -30,6 +31,7 @@ fn kind_specific_keys(section: &NeuralSection) -> [(&'static str, bool); 13] {
         ("attention_dropout", section.attention_dropout.is_some()),
         ("ffn_dropout", section.ffn_dropout.is_some()),
         ("residual_dropout", section.residual_dropout.is_some()),
+        ("precision", section.precision.is_some()),
         ("member", section.member.is_some()),
         ("members", section.members.is_some()),
         ("bootstrap", section.bootstrap.is_some()),
@@ -47,6 +49,7 @@ fn allowed(kind: &str, body: &str, key: &str) -> bool {
             "attention_dropout",
             "ffn_dropout",
             "residual_dropout",
+            "precision",
         ],
     };
     body_keys.contains(&key)
@@ -110,6 +113,7 @@ fn architecture(
                 attention_dropout: section.attention_dropout.unwrap_or(paper.attention_dropout),
                 ffn_dropout: section.ffn_dropout.unwrap_or(paper.ffn_dropout),
                 residual_dropout: section.residual_dropout.unwrap_or(paper.residual_dropout),
+                precision: section.precision.unwrap_or(paper.precision),
             })
         }
     };
@@ -195,6 +199,18 @@ pub fn resolve_neural(
     training.max_epochs = section.max_epochs.unwrap_or(training.max_epochs);
     training.cv_folds = section.cv_folds.unwrap_or(training.cv_folds);
     training.patience = section.patience.unwrap_or(training.patience);
+    if kind == "ensemble" {
+        // An ensemble trains its members after the cross-validation; the fold networks are
+        // not its members.
+        if section.final_model.is_some() {
+            errors.push(format!(
+                "surrogate.final_model: not a key of kind \"{kind}\""
+            ));
+        }
+        training.final_model = FinalModel::Refit;
+    } else {
+        training.final_model = section.final_model.unwrap_or(training.final_model);
+    }
     if let Some(budget) = &section.cv_time_budget {
         match duration_from_value(budget) {
             Ok(budget) if budget > Duration::ZERO => training.cv_time_budget = budget,
@@ -247,6 +263,7 @@ fn section_of(config: &JointConfig) -> NeuralSection {
         cv_folds: Some(t.cv_folds),
         patience: Some(t.patience),
         cv_time_budget: Some(DurationValue::Text(format_duration(t.cv_time_budget))),
+        final_model: Some(t.final_model),
         ..NeuralSection::default()
     };
     match &config.architecture {
@@ -278,6 +295,7 @@ fn section_of(config: &JointConfig) -> NeuralSection {
             section.attention_dropout = Some(ft.attention_dropout);
             section.ffn_dropout = Some(ft.ffn_dropout);
             section.residual_dropout = Some(ft.residual_dropout);
+            section.precision = Some(ft.precision);
         }
     }
     section
@@ -299,6 +317,7 @@ pub fn neural_section(config: &SurrogateConfig) -> Option<SurrogateSection> {
                 Architecture::FtTransformer(_) => MemberKind::FtTransformer,
             });
             section.members = Some(ensemble.members);
+            section.final_model = None;
             section.bootstrap = Some(ensemble.bootstrap);
             Some(SurrogateSection::Ensemble(section))
         }

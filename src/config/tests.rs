@@ -1,6 +1,7 @@
 //! Configuration tests: good and bad files, overrides, round trip, documentation coverage.
 
 use super::*;
+use crate::surrogate::torch::training::{FinalModel, TrainingConfig};
 use std::path::Path;
 
 const USER: &str = r#"
@@ -402,7 +403,7 @@ const NEURAL: [&str; 5] = [
     "kind = \"mlp\"\nmode = \"o\"\nnormalization = \"standard\"\nwidth = 16\ndepth = 2\nactivation = \"gelu\"\nepochs = 50\n",
     "kind = \"resnet\"\nhidden = 32\nblocks = 1\ndropout = 0.1\ncv_time_budget = \"30s\"\npatience = 10\n",
     "kind = \"ensemble\"\nmember = \"resnet\"\nmembers = 2\nbootstrap = false\nmax_epochs = 100\ncv_folds = 2\nbatch_size = 64\nlearning_rate = 0.002\ndevice = \"cpu\"\n",
-    "kind = \"ft-transformer\"\nwidth = 64\nheads = 8\nblocks = 1\nffn_hidden = 96\nattention_dropout = 0.2\nffn_dropout = 0.0\nresidual_dropout = 0.05\nepochs = 5\n",
+    "kind = \"ft-transformer\"\nwidth = 64\nheads = 8\nblocks = 1\nffn_hidden = 96\nattention_dropout = 0.2\nffn_dropout = 0.0\nresidual_dropout = 0.05\nprecision = \"bf16\"\nfinal_model = \"refit\"\nepochs = 5\n",
     "kind = \"ensemble\"\nmember = \"ft-transformer\"\nmembers = 2\nheads = 2\n",
 ];
 
@@ -444,6 +445,10 @@ fn neural_surrogates_resolve_and_round_trip() {
         "blocks = 3",
         "ffn_hidden = 256",
         "residual_dropout = 0.1",
+        "precision = \"auto\"",
+        "batch_size = 64",
+        "patience = 20",
+        "final_model = \"folds\"",
     ] {
         assert!(rendered.contains(key), "{key} missing from\n{rendered}");
     }
@@ -455,6 +460,16 @@ fn neural_surrogates_resolve_and_round_trip() {
         &ensemble.member.architecture,
         Architecture::FtTransformer(ft) if ft.heads == 2 && ft.width == 128
     ));
+    // An ensemble refits its members; the other kinds keep their paper defaults.
+    assert_eq!(ensemble.member.training.final_model, FinalModel::Refit);
+    assert!(!config.to_toml().contains("final_model"));
+    for kind in ["mlp", "resnet"] {
+        let config = load(&with_surrogate(&format!("kind = \"{kind}\"\n")), &[]).unwrap();
+        let SurrogateConfig::Neural(joint) = &config.surrogate else {
+            panic!("{:?}", config.surrogate);
+        };
+        assert_eq!(joint.training, TrainingConfig::default(), "{kind}");
+    }
 }
 
 /// More than 100 objectives plus modeled constraints: 2 FT-Transformer blocks by default
@@ -505,6 +520,18 @@ fn neural_surrogate_errors_name_the_key() {
             "surrogate.residual_dropout",
         ),
         ("kind = \"ft-transformer\"\nheads = 0\n", "surrogate.heads"),
+        (
+            "kind = \"mlp\"\nprecision = \"bf16\"\n",
+            "surrogate.precision",
+        ),
+        (
+            "kind = \"ft-transformer\"\nprecision = \"f16\"\n",
+            "expected one of `auto`, `f32`, `bf16`",
+        ),
+        (
+            "kind = \"ensemble\"\nfinal_model = \"folds\"\n",
+            "surrogate.final_model",
+        ),
         (
             "kind = \"ensemble\"\nmember = \"mlp\"\nattention_dropout = 0.1\n",
             "surrogate.attention_dropout",

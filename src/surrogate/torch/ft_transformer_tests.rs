@@ -1,4 +1,5 @@
 use super::*;
+use crate::surrogate::torch::precision::Precision;
 use crate::surrogate::torch::training::with_seed;
 use tch::{Device, Kind};
 
@@ -8,6 +9,7 @@ fn small_settings(blocks: usize) -> FtSettings {
         heads: 4,
         blocks,
         ffn_hidden: 32,
+        precision: Precision::F32,
         ..FtSettings::default()
     }
 }
@@ -203,6 +205,68 @@ fn stacked_members_compute_what_single_members_compute() {
             assert!(difference < 1e-5, "member {member}: {difference}");
         }
     });
+}
+
+#[test]
+fn dropout_masks_keep_each_element_with_probability_one_minus_p() {
+    with_seed(3, || {
+        for (p, keep, kind) in [
+            (0.1, 1.0 / 0.9, Kind::Float),
+            (0.05, 1.0, Kind::BFloat16),
+            (0.5, 2.0, Kind::Double),
+        ] {
+            let mask = dropout_mask(&[4, 250, 100], p, keep, kind, Device::Cpu).unwrap();
+            assert_eq!(mask.size(), vec![4, 250, 100]);
+            assert_eq!(mask.kind(), kind);
+            let mask = mask.to_kind(Kind::Double);
+            let dropped = mask.eq(0.0).to_kind(Kind::Double).mean(Kind::Double);
+            let dropped = dropped.double_value(&[]);
+            // 100 000 draws: the standard error of the rate is below 0.0016.
+            assert!((dropped - p).abs() < 0.006, "p = {p}: dropped {dropped}");
+            let kept = mask.max().double_value(&[]);
+            assert!((kept - keep).abs() < 1e-6, "p = {p}: kept value {kept}");
+            let off = (&mask - keep).abs().gt(1e-6);
+            let values = mask.ne(0.0).logical_and(&off).any();
+            assert_eq!(values.int64_value(&[]), 0, "p = {p}: other values");
+        }
+        // Independent draws: two masks differ.
+        let a = dropout_mask(&[1000], 0.5, 1.0, Kind::Float, Device::Cpu).unwrap();
+        let b = dropout_mask(&[1000], 0.5, 1.0, Kind::Float, Device::Cpu).unwrap();
+        assert!(max_difference(&a, &b) > 0.0);
+    });
+}
+
+#[test]
+fn bf16_trains_in_bfloat16_and_evaluates_exactly() {
+    // No dropout, so that training mode computes the same function as evaluation mode.
+    let exact = FtSettings {
+        attention_dropout: 0.0,
+        ffn_dropout: 0.0,
+        residual_dropout: 0.0,
+        ..small_settings(2)
+    };
+    let bf16 = FtSettings {
+        precision: Precision::Bf16,
+        ..exact.clone()
+    };
+    let x = inputs(2, 32, 5);
+    let outputs = |settings: &FtSettings| {
+        with_seed(4, || {
+            let (_store, network) = build(2, 5, 3, settings);
+            let train = network.forward(&x, true).unwrap();
+            (train, network.forward(&x, false).unwrap())
+        })
+    };
+    let (exact_train, exact_eval) = outputs(&exact);
+    let (rounded_train, rounded_eval) = outputs(&bf16);
+    assert_eq!(rounded_train.kind(), Kind::Float);
+    assert_eq!(max_difference(&exact_eval, &rounded_eval), 0.0);
+    assert!(max_difference(&exact_train, &exact_eval) < 1e-5);
+    let difference = max_difference(&exact_train, &rounded_train);
+    let scale = exact_eval.abs().max().double_value(&[]);
+    // bfloat16 keeps 8 significant bits: errors of a few 2^-8 of the outputs' scale.
+    assert!(difference > 0.0, "bf16 trained in f32");
+    assert!(difference < 0.05 * scale, "{difference} of {scale}");
 }
 
 #[test]

@@ -16,7 +16,8 @@
 //! The network computes in `f32` on the configured device; a fit is seeded and, on the CPU,
 //! deterministic. Prediction runs in evaluation mode without gradients; input gradients of
 //! the de-normalized objectives come from autograd. A [`JointModel`] may hold several stacked
-//! members (a deep ensemble, [`super::ensemble`]); a plain `mlp`/`resnet` holds one.
+//! members (a deep ensemble, [`super::ensemble`], or the cross-validation's fold networks with
+//! `final_model = "folds"`, the FT-Transformer's default); a refitted model holds one.
 
 use tch::{nn, Device, Kind, Tensor};
 
@@ -24,7 +25,8 @@ use super::constraint_targets::{ConstraintTarget, ConstraintTargets};
 use super::networks::{Architecture, Network};
 use super::targets::{Normalization, Targets};
 use super::training::{
-    fit, select_epochs, with_seed, Dataset, MemberRows, NetworkSpec, TrainingConfig,
+    cross_validate, fit, with_seed, Dataset, FinalModel, Fitted, MemberRows, NetworkSpec,
+    TrainingConfig,
 };
 use super::{resolve_device, tensor_to_rows, validate_rows, TorchResultExt};
 use crate::surrogate::{DeviceChoice, Model, Prediction, SurrogateError, Trainer, TrainingData};
@@ -81,8 +83,8 @@ impl JointConfig {
             mode: JointMode::default(),
             normalization: Normalization::default(),
             constraint_target: ConstraintTarget::default(),
+            training: TrainingConfig::for_architecture(&architecture),
             architecture,
-            training: TrainingConfig::default(),
         }
     }
 }
@@ -220,11 +222,23 @@ pub fn choose_epochs(
     prepared: &Prepared,
     seed: u64,
 ) -> Result<usize, SurrogateError> {
+    choose_epochs_keeping(config, prepared, seed, false).map(|(epochs, _)| epochs)
+}
+
+/// [`choose_epochs`], and with `keep_folds` the cross-validation's fold networks at their
+/// best epochs (`None` with a fixed epoch count or too few rows for cross-validation).
+fn choose_epochs_keeping(
+    config: &JointConfig,
+    prepared: &Prepared,
+    seed: u64,
+    keep_folds: bool,
+) -> Result<(usize, Option<Fitted>), SurrogateError> {
     if let Some(epochs) = config.training.epochs {
-        return Ok(epochs.max(1));
+        return Ok((epochs.max(1), None));
     }
     let spec = prepared.spec(&config.architecture);
-    let selection = select_epochs(&spec, &config.training, &prepared.dataset, seed)?;
+    let (selection, folds) =
+        cross_validate(&spec, &config.training, &prepared.dataset, seed, keep_folds)?;
     tracing::info!(
         kind = config.architecture.name(),
         epochs = selection.epochs,
@@ -232,7 +246,7 @@ pub fn choose_epochs(
         seconds = format!("{:.2}", selection.seconds),
         "neural surrogate: epochs selected by cross-validation"
     );
-    Ok(selection.epochs)
+    Ok((selection.epochs, folds))
 }
 
 /// Trains the final network(s) for `epochs` epochs: one member per row of `rows` (one for a
@@ -245,6 +259,15 @@ pub fn fit_final(
 ) -> Result<JointModel, SurrogateError> {
     let spec = prepared.spec(&config.architecture);
     let fitted = fit(&spec, &config.training, &prepared.dataset, rows, epochs)?;
+    model_of(fitted, prepared, epochs)
+}
+
+/// The model of trained networks (every member predicts; the model averages them).
+fn model_of(
+    fitted: Fitted,
+    prepared: &Prepared,
+    epochs: usize,
+) -> Result<JointModel, SurrogateError> {
     Ok(JointModel {
         _store: fitted.store,
         members: fitted.network.members(),
@@ -271,7 +294,12 @@ impl Trainer for JointTrainer {
     fn fit(&self, data: &TrainingData, seed: u64) -> Result<Box<dyn Model>, SurrogateError> {
         let prepared = prepare(&self.config, data)?;
         with_seed(seed, || {
-            let epochs = choose_epochs(&self.config, &prepared, seed)?;
+            let keep_folds = self.config.training.final_model == FinalModel::Folds;
+            let (epochs, folds) = choose_epochs_keeping(&self.config, &prepared, seed, keep_folds)?;
+            if let Some(folds) = folds {
+                let model = model_of(folds, &prepared, epochs)?;
+                return Ok(Box::new(model) as Box<dyn Model>);
+            }
             tch::manual_seed(seed.wrapping_add(1) as i64);
             let rows = MemberRows::all(1, prepared.dataset.rows());
             let model = fit_final(&self.config, &prepared, &rows, epochs)?;

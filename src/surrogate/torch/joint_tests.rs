@@ -2,7 +2,8 @@ use super::*;
 use crate::surrogate::torch::ensemble::{EnsembleConfig, EnsembleTrainer};
 use crate::surrogate::torch::ft_transformer::FtSettings;
 use crate::surrogate::torch::networks::Activation;
-use crate::surrogate::torch::training::Stacking;
+use crate::surrogate::torch::precision::Precision;
+use crate::surrogate::torch::training::{FinalModel, Stacking};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
@@ -34,6 +35,8 @@ fn data(count: usize, seed: u64) -> TrainingData {
     }
 }
 
+/// A small network of `kind`; `ft-transformer-bf16` is the FT-Transformer in mixed
+/// precision, `ft-transformer` in `f32`.
 fn small(kind: &str, epochs: Option<usize>) -> JointConfig {
     let architecture = match kind {
         "mlp" => Architecture::Mlp {
@@ -41,7 +44,7 @@ fn small(kind: &str, epochs: Option<usize>) -> JointConfig {
             depth: 2,
             activation: Activation::Gelu,
         },
-        "ft-transformer" => Architecture::FtTransformer(FtSettings {
+        "ft-transformer" | "ft-transformer-bf16" => Architecture::FtTransformer(FtSettings {
             width: 32,
             heads: 4,
             blocks: 2,
@@ -49,6 +52,11 @@ fn small(kind: &str, epochs: Option<usize>) -> JointConfig {
             attention_dropout: 0.0,
             ffn_dropout: 0.0,
             residual_dropout: 0.05,
+            precision: if kind == "ft-transformer" {
+                Precision::F32
+            } else {
+                Precision::Bf16
+            },
         }),
         _ => Architecture::Resnet {
             width: 32,
@@ -77,7 +85,7 @@ fn small_ensemble(kind: &str) -> EnsembleConfig {
 
 fn trainers(epochs: usize) -> Vec<(String, Box<dyn Trainer>)> {
     let mut all: Vec<(String, Box<dyn Trainer>)> = Vec::new();
-    for kind in ["mlp", "resnet", "ft-transformer"] {
+    for kind in ["mlp", "resnet", "ft-transformer", "ft-transformer-bf16"] {
         all.push((
             kind.to_string(),
             Box::new(JointTrainer::new(small(kind, Some(epochs)))),
@@ -191,6 +199,53 @@ fn the_same_seed_gives_identical_predictions() {
         assert_eq!(first, again, "{name}");
         assert_ne!(first.mean, other.mean, "{name}");
     }
+}
+
+/// `final_model = "folds"`: the model is the CV's fold networks at their best epochs, and it
+/// learns; the same seed gives the same model.
+#[test]
+fn the_fold_networks_are_the_final_model() {
+    let train = data(150, 4);
+    let test = data(200, 5);
+    for kind in ["mlp", "ft-transformer-bf16"] {
+        let mut config = small(kind, None);
+        config.training.final_model = FinalModel::Folds;
+        config.training.max_epochs = 150;
+        config.training.patience = 15;
+        let model = JointTrainer::new(config.clone()).fit(&train, 2).unwrap();
+        let epochs = model.training_epochs().unwrap();
+        assert!((2..=150).contains(&epochs), "{kind}: {epochs}");
+        for column in 0..2 {
+            let error = relative_rmse(model.as_ref(), &test, column);
+            assert!(
+                error < 0.3,
+                "{kind}: objective {column} relative RMSE {error}"
+            );
+        }
+        let points = random_points(10, 3, 8);
+        let again = JointTrainer::new(config.clone()).fit(&train, 2).unwrap();
+        assert_eq!(
+            model.predict(&points).unwrap(),
+            again.predict(&points).unwrap(),
+            "{kind}"
+        );
+        // The refit model trains a new network after the same cross-validation: another
+        // model with the same epoch count.
+        config.training.final_model = FinalModel::Refit;
+        let refit = JointTrainer::new(config).fit(&train, 2).unwrap();
+        assert_eq!(refit.training_epochs(), Some(epochs), "{kind}");
+        assert_ne!(
+            refit.predict(&points).unwrap().mean,
+            model.predict(&points).unwrap().mean,
+            "{kind}"
+        );
+    }
+    // With too few rows for cross-validation the folds' model falls back to a refit.
+    let mut config = small("mlp", None);
+    config.training.final_model = FinalModel::Folds;
+    config.training.patience = 7;
+    let model = JointTrainer::new(config).fit(&data(5, 1), 2).unwrap();
+    assert_eq!(model.training_epochs(), Some(7));
 }
 
 #[test]

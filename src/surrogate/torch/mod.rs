@@ -22,6 +22,7 @@ pub mod ft_transformer;
 pub mod gp;
 pub mod joint;
 pub mod networks;
+pub mod precision;
 pub mod targets;
 pub mod training;
 

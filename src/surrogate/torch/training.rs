@@ -27,6 +27,11 @@
 //!   max_epochs)` epochs are used. [`Stacking::Sequential`] trains the folds (and ensemble
 //!   members) one after the other instead, as `M = 1` networks: the reference the stacked
 //!   training is benchmarked against, and a fallback when `M` networks do not fit in memory.
+//! - Final model ([`FinalModel`]): `Refit` trains a fresh network on every row for the
+//!   selected count (the paper); `Folds` keeps the CV's fold networks instead, each restored
+//!   to its parameters of its best validation epoch (copied whenever a member's validation
+//!   loss improves), and the model predicts their mean — no final fit (the FT-Transformer's
+//!   default, [`TrainingConfig::ft_transformer`]).
 //!
 //! Randomness (initialization, dropout, batch order) comes from libtorch's global generator,
 //! seeded with `tch::manual_seed`; [`with_seed`] holds a process-wide lock while a fit runs,
@@ -38,6 +43,7 @@ use std::time::{Duration, Instant};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
 
@@ -56,6 +62,27 @@ pub enum Stacking {
     Sequential,
 }
 
+/// What the model used after cross-validation is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FinalModel {
+    /// A fresh network trained on every row for the selected number of epochs (the paper).
+    #[default]
+    Refit,
+    /// The cross-validation's fold networks, each with its parameters of its best validation
+    /// epoch; the model predicts their mean. No final fit.
+    Folds,
+}
+
+impl FinalModel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinalModel::Refit => "refit",
+            FinalModel::Folds => "folds",
+        }
+    }
+}
+
 /// Optimizer and epoch-selection settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainingConfig {
@@ -67,6 +94,8 @@ pub struct TrainingConfig {
     pub cv_folds: usize,
     pub patience: usize,
     pub cv_time_budget: Duration,
+    /// Refit on all rows after cross-validation, or keep the fold networks.
+    pub final_model: FinalModel,
     /// Folds and members trained together (default) or one after the other; not a key of the
     /// configuration file.
     pub stacking: Stacking,
@@ -82,7 +111,35 @@ impl Default for TrainingConfig {
             cv_folds: 3,
             patience: 100,
             cv_time_budget: Duration::from_secs(40),
+            final_model: FinalModel::Refit,
             stacking: Stacking::Stacked,
+        }
+    }
+}
+
+impl TrainingConfig {
+    /// The defaults for a body: [`TrainingConfig::default`], except for the FT-Transformer
+    /// (see [`TrainingConfig::ft_transformer`]).
+    pub fn for_architecture(architecture: &Architecture) -> Self {
+        match architecture {
+            Architecture::FtTransformer(_) => Self::ft_transformer(),
+            Architecture::Mlp { .. } | Architecture::Resnet { .. } => Self::default(),
+        }
+    }
+
+    /// The FT-Transformer's defaults, chosen with `benches/surrogate_training.rs` (4 000 rows
+    /// on two CPU cores, see docs/surrogates.md): batches of 64 rows (the work per row is
+    /// about the same for any batch size, and at 2 048 rows per Adam step the network needs
+    /// hundreds of epochs, so small batches learn far more per second), patience 20, the fold
+    /// networks as the final model (no refit), and a 50 s budget for the cross-validation,
+    /// which is then the whole training.
+    pub fn ft_transformer() -> Self {
+        TrainingConfig {
+            batch_size: 64,
+            patience: 20,
+            cv_time_budget: Duration::from_secs(50),
+            final_model: FinalModel::Folds,
+            ..Self::default()
         }
     }
 }
@@ -322,10 +379,12 @@ pub fn member_losses(
     .context("the members' mean loss")
 }
 
-/// Held-out rows of every member and the early-stopping patience.
+/// Held-out rows of every member, the early-stopping patience, and whether training ends
+/// with each member's parameters of its best validation epoch.
 pub struct Validation {
     batch: Batch,
     patience: usize,
+    restore_best: bool,
 }
 
 impl Validation {
@@ -339,7 +398,17 @@ impl Validation {
         Ok(Validation {
             batch: MemberRows::subsets(held_out, device)?.batch(data, None)?,
             patience: patience.max(1),
+            restore_best: false,
         })
+    }
+
+    /// Training with this validation returns each member with the parameters of its best
+    /// validation epoch, not of its last.
+    pub fn restoring_best(self) -> Self {
+        Validation {
+            restore_best: true,
+            ..self
+        }
     }
 }
 
@@ -381,6 +450,53 @@ impl EarlyStopping {
     }
 }
 
+/// A copy of every parameter (and batch-normalization statistic) of a stacked network, each
+/// member's slice updated when that member reaches a new best validation loss.
+struct BestWeights {
+    /// `(variable, copy)` pairs.
+    tensors: Vec<(Tensor, Tensor)>,
+}
+
+impl BestWeights {
+    fn new(store: &nn::VarStore) -> Result<Self, SurrogateError> {
+        let tensors = tch::no_grad(|| {
+            store
+                .variables()
+                .into_values()
+                .map(|variable| {
+                    let copy = variable.f_detach_copy()?;
+                    Ok((variable, copy))
+                })
+                .collect::<Result<Vec<_>, tch::TchError>>()
+        })
+        .context("copying the best parameters")?;
+        Ok(BestWeights { tensors })
+    }
+
+    /// Records member `member`'s current parameters as its best.
+    fn save(&mut self, member: i64) -> Result<(), SurrogateError> {
+        tch::no_grad(|| {
+            for (variable, copy) in &self.tensors {
+                let mut slot = copy.f_narrow(0, member, 1)?;
+                slot.f_copy_(&variable.f_narrow(0, member, 1)?)?;
+            }
+            Ok(())
+        })
+        .context("saving a member's best parameters")
+    }
+
+    /// Puts every member's best parameters back into the network.
+    fn restore(&self) -> Result<(), SurrogateError> {
+        tch::no_grad(|| {
+            for (variable, copy) in &self.tensors {
+                variable.shallow_clone().f_copy_(copy)?;
+            }
+            Ok(())
+        })
+        .context("restoring the best parameters")
+    }
+}
+
 /// A new store holding `members` freshly initialized networks of `spec`.
 fn fresh_network(
     spec: &NetworkSpec<'_>,
@@ -398,7 +514,8 @@ fn fresh_network(
 }
 
 /// Trains `rows.members()` fresh stacked networks for up to `epochs` epochs. With
-/// `validation`, each member's best validation epoch is tracked and training stops once every
+/// `validation`, each member's best validation epoch is tracked (and, if it asks so, the
+/// member's parameters at that epoch are kept and returned) and training stops once every
 /// member is `patience` epochs past its best; training also stops at `deadline`.
 pub fn train(
     spec: &NetworkSpec<'_>,
@@ -422,6 +539,10 @@ pub fn train(
     };
     let mut stopping =
         EarlyStopping::new(rows.members as usize, validation.map_or(1, |v| v.patience));
+    let mut best = match validation {
+        Some(validation) if validation.restore_best => Some(BestWeights::new(&store)?),
+        _ => None,
+    };
     for epoch in 1..=epochs {
         let mut epoch_loss: Option<Tensor> = None;
         let mut step = |part: &Batch| -> Result<(), SurrogateError> {
@@ -471,13 +592,25 @@ pub fn train(
                 )
             })?;
             let losses = super::tensor_to_vec(&losses)?;
-            if stopping.record(epoch, &losses) {
+            tracing::trace!(epoch, ?losses, "validation losses of the members");
+            let done = stopping.record(epoch, &losses);
+            if let Some(best) = best.as_mut() {
+                for (member, &(_, best_epoch)) in stopping.best.iter().enumerate() {
+                    if best_epoch == epoch {
+                        best.save(member as i64)?;
+                    }
+                }
+            }
+            if done {
                 break;
             }
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             break;
         }
+    }
+    if let Some(best) = &best {
+        best.restore()?;
     }
     Ok(Fitted {
         store,
@@ -532,15 +665,28 @@ pub fn select_epochs(
     data: &Dataset,
     seed: u64,
 ) -> Result<EpochSelection, SurrogateError> {
+    cross_validate(spec, config, data, seed, false).map(|(selection, _)| selection)
+}
+
+/// [`select_epochs`], and with `keep_folds` the fold networks (one member per fold, each with
+/// the parameters of its best validation epoch); `None` when there were too few rows for CV.
+pub fn cross_validate(
+    spec: &NetworkSpec<'_>,
+    config: &TrainingConfig,
+    data: &Dataset,
+    seed: u64,
+    keep_folds: bool,
+) -> Result<(EpochSelection, Option<Fitted>), SurrogateError> {
     let start = Instant::now();
     let rows = data.rows() as usize;
     let folds = config.cv_folds.max(2);
     if rows < 2 * folds {
-        return Ok(EpochSelection {
+        let selection = EpochSelection {
             epochs: config.patience.min(config.max_epochs).max(1),
             fold_epochs: Vec::new(),
             seconds: 0.0,
-        });
+        };
+        return Ok((selection, None));
     }
     let mut order: Vec<i64> = (0..rows as i64).collect();
     order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
@@ -558,7 +704,10 @@ pub fn select_epochs(
     let patience = config.patience.max(1);
     // Trains the folds `held`/`kept` (one member each) and returns their best epochs.
     let train_folds = |held: &[Vec<i64>], kept: &[Vec<i64>]| {
-        let validation = Validation::new(data, held, patience, spec.device)?;
+        let mut validation = Validation::new(data, held, patience, spec.device)?;
+        if keep_folds {
+            validation = validation.restoring_best();
+        }
         let members = MemberRows::subsets(kept, spec.device)?;
         train(
             spec,
@@ -569,14 +718,16 @@ pub fn select_epochs(
             Some(&validation),
             Some(deadline),
         )
-        .map(|fitted| fitted.best_epochs)
     };
-    let fold_epochs = match config.stacking {
-        Stacking::Stacked => train_folds(&held, &kept)?,
+    let (fold_epochs, networks) = match config.stacking {
+        Stacking::Stacked => {
+            let fitted = train_folds(&held, &kept)?;
+            (fitted.best_epochs.clone(), Some(fitted))
+        }
         Stacking::Sequential => {
-            let mut fold_epochs = Vec::new();
+            let mut singles = Vec::new();
             for fold in 0..folds {
-                fold_epochs.extend(train_folds(
+                singles.push(train_folds(
                     std::slice::from_ref(&held[fold]),
                     std::slice::from_ref(&kept[fold]),
                 )?);
@@ -584,15 +735,33 @@ pub fn select_epochs(
                     break;
                 }
             }
-            fold_epochs
+            let fold_epochs = singles
+                .iter()
+                .flat_map(|single| single.best_epochs.iter().copied())
+                .collect::<Vec<_>>();
+            let networks = if keep_folds {
+                let (store, network) = fresh_network(spec, singles.len() as i64)?;
+                for (m, single) in singles.iter().enumerate() {
+                    copy_member(&single.store, 0, &store, m as i64)?;
+                }
+                Some(Fitted {
+                    store,
+                    network,
+                    best_epochs: fold_epochs.clone(),
+                })
+            } else {
+                None
+            };
+            (fold_epochs, networks)
         }
     };
     let mean = fold_epochs.iter().sum::<usize>() as f64 / fold_epochs.len().max(1) as f64;
-    Ok(EpochSelection {
+    let selection = EpochSelection {
         epochs: (mean.round() as usize).max(1),
         fold_epochs,
         seconds: start.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((selection, networks.filter(|_| keep_folds)))
 }
 
 #[cfg(test)]

@@ -177,3 +177,71 @@ fn sequential_members_are_copied_into_one_stacked_network() {
         assert!(difference < 1e-5, "member {m}: {difference}");
     }
 }
+
+#[test]
+fn restoring_best_returns_each_member_at_its_best_validation_epoch() {
+    // Few noisy rows and a high learning rate: each fold overfits, so its best epoch comes
+    // before the last one and its last parameters validate worse than its best ones.
+    let noisy = dataset(60, 0.6, 4);
+    let architecture = mlp();
+    let mut settings = config();
+    settings.learning_rate = 2e-2;
+    let held: Vec<Vec<i64>> = (0..3).map(|f| (f * 20..f * 20 + 20).collect()).collect();
+    let kept: Vec<Vec<i64>> = (0..3)
+        .map(|f| (0..60).filter(|r| r / 20 != f).collect())
+        .collect();
+    let rows = MemberRows::subsets(&kept, Device::Cpu).unwrap();
+    let run = |restore: bool| {
+        let mut validation = Validation::new(&noisy, &held, 1000, Device::Cpu).unwrap();
+        if restore {
+            validation = validation.restoring_best();
+        }
+        let fitted = with_seed(6, || {
+            train(
+                &spec(&architecture),
+                &settings,
+                &noisy,
+                &rows,
+                60,
+                Some(&validation),
+                None,
+            )
+            .unwrap()
+        });
+        let losses = tch::no_grad(|| {
+            member_losses(&fitted.network, &validation.batch, 1, 1, false).unwrap()
+        });
+        (
+            fitted.best_epochs,
+            super::super::tensor_to_vec(&losses).unwrap(),
+        )
+    };
+    let (last_epochs, last) = run(false);
+    let (best_epochs, best) = run(true);
+    assert_eq!(best_epochs, last_epochs);
+    for m in 0..3 {
+        assert!(
+            best_epochs[m] < 60,
+            "member {m} still improving: {best_epochs:?}"
+        );
+        assert!(
+            best[m] < last[m],
+            "member {m}: best {best:?} vs last {last:?}"
+        );
+    }
+    // cross_validate keeps the fold networks (one member per fold) only when asked.
+    settings.cv_time_budget = Duration::from_secs(600);
+    settings.max_epochs = 60;
+    let (selection, folds) = with_seed(5, || {
+        cross_validate(&spec(&architecture), &settings, &noisy, 5, true)
+    })
+    .unwrap();
+    let folds = folds.unwrap();
+    assert_eq!(folds.network.members(), 3);
+    assert_eq!(folds.best_epochs, selection.fold_epochs);
+    let (_, none) = with_seed(5, || {
+        cross_validate(&spec(&architecture), &settings, &noisy, 5, false)
+    })
+    .unwrap();
+    assert!(none.is_none());
+}
