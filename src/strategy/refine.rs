@@ -61,12 +61,25 @@ pub fn refine_batch(
             .into_iter()
             .map(|i| others[i].clone())
             .collect();
-        if let Some((point, predicted)) = refine_point(context, &front, &batch[index])? {
-            batch[index] = point;
-            objectives[index] = predicted;
+        if let Some(refined) = refine_point(context, &front, &batch[index])? {
+            batch[index] = refined.point;
+            objectives[index] = refined.objectives;
         }
     }
     Ok(batch)
+}
+
+/// A point after the pattern search, with its ranked objectives.
+struct Refined {
+    point: Vec<f64>,
+    objectives: Vec<f64>,
+}
+
+/// A point's expected gain, ranked objectives and predicted probability of feasibility.
+struct Trial {
+    gain: f64,
+    objectives: Vec<f64>,
+    probability: f64,
 }
 
 /// The pattern search for one point against `front`; `None` when the point has no expected
@@ -75,10 +88,14 @@ fn refine_point(
     context: &RefineContext<'_>,
     front: &[Vec<f64>],
     start: &[f64],
-) -> Result<Option<(Vec<f64>, Vec<f64>)>, SurrogateError> {
+) -> Result<Option<Refined>, SurrogateError> {
     let base = hypervolume(front, context.reference);
     let scored = score(context, front, base, &[start.to_vec()])?;
-    let Some((mut best_gain, mut best_objectives, start_probability)) = scored.into_iter().next()
+    let Some(Trial {
+        gain: mut best_gain,
+        objectives: mut best_objectives,
+        probability: start_probability,
+    }) = scored.into_iter().next()
     else {
         return Ok(None);
     };
@@ -102,12 +119,12 @@ fn refine_point(
         let best = scores
             .iter()
             .enumerate()
-            .filter(|(_, (_, _, probability))| *probability >= floor)
-            .max_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(b.0.cmp(&a.0)));
+            .filter(|(_, trial)| trial.probability >= floor)
+            .max_by(|a, b| a.1.gain.total_cmp(&b.1.gain).then(b.0.cmp(&a.0)));
         match best {
-            Some((i, (gain, objectives, _))) if *gain > best_gain * (1.0 + 1e-9) => {
-                best_gain = *gain;
-                best_objectives = objectives.clone();
+            Some((i, trial)) if trial.gain > best_gain * (1.0 + 1e-9) => {
+                best_gain = trial.gain;
+                best_objectives = trial.objectives.clone();
                 point = trials[i].clone();
                 moved = true;
                 moves += 1;
@@ -115,7 +132,10 @@ fn refine_point(
             _ => step /= 2.0,
         }
     }
-    Ok(moved.then_some((point, best_objectives)))
+    Ok(moved.then_some(Refined {
+        point,
+        objectives: best_objectives,
+    }))
 }
 
 /// Points one move away from `point`: each coordinate at its lower bound, at its upper bound,
@@ -142,7 +162,7 @@ fn score(
     front: &[Vec<f64>],
     base: f64,
     x: &[Vec<f64>],
-) -> Result<Vec<(f64, Vec<f64>, f64)>, SurrogateError> {
+) -> Result<Vec<Trial>, SurrogateError> {
     let prediction = context.model.predict(x)?;
     let objectives = super::search::optimistic(&prediction, context.kappa);
     let mut with_point: Vec<Vec<f64>> = front.to_vec();
@@ -156,12 +176,20 @@ fn score(
                 .and_then(|rows| rows.get(i))
                 .map_or(1.0, |p| feasible_probability(p));
             if o.iter().any(|v| !v.is_finite()) {
-                return (0.0, o, probability);
+                return Trial {
+                    gain: 0.0,
+                    objectives: o,
+                    probability,
+                };
             }
             with_point.push(o.clone());
             let gain = hypervolume(&with_point, context.reference) - base;
             with_point.pop();
-            (probability * gain.max(0.0), o, probability)
+            Trial {
+                gain: probability * gain.max(0.0),
+                objectives: o,
+                probability,
+            }
         })
         .collect())
 }
