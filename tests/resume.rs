@@ -64,13 +64,22 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// (eval_id → parameters) of a file, asserting that no eval_id appears twice.
+///
+/// A simulation child that the killed run had forked but not yet exec'd still holds the
+/// file's descriptor (and HDF5's lock) until its exec closes it — microseconds, or longer on a
+/// loaded machine — so the file is opened with a few retries over at most 5 s.
 fn evaluations(path: &Path) -> BTreeMap<u64, Vec<f64>> {
-    let run = read_run(path, None, None).unwrap_or_else(|e| {
-        panic!(
-            "the file opens after a kill: {e}\nprocesses with it open:\n{}",
-            holders(path)
-        )
-    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let run = loop {
+        match read_run(path, None, None) {
+            Ok(run) => break run,
+            Err(e) if Instant::now() >= deadline => panic!(
+                "the file opens after a kill: {e}\nprocesses with it open:\n{}",
+                holders(path)
+            ),
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
     let mut out = BTreeMap::new();
     for row in run.rows {
         let id = row.eval_id.expect("eval_id");
