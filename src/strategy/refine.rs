@@ -13,7 +13,7 @@
 //! predictions per point. Points whose expected gain is zero (chosen for rank and crowding,
 //! not gain) are left as they are.
 
-use super::quality::feasible_probability;
+use super::search;
 use crate::indicators::hypervolume;
 use crate::moea::sorting::first_front;
 use crate::space::ParameterSpace;
@@ -45,9 +45,9 @@ pub fn refine_batch(
     context: &RefineContext<'_>,
     batch: Vec<Vec<f64>>,
 ) -> Result<Vec<Vec<f64>>, SurrogateError> {
-    let mut batch = batch;
-    let predicted = context.model.predict(&batch)?;
-    let mut objectives = super::search::optimistic(&predicted, context.kappa);
+    let scored = search::score(context.model, batch, context.kappa)?;
+    let mut batch = scored.population.x;
+    let mut objectives = scored.population.objectives;
     for index in 0..batch.len() {
         let mut others: Vec<Vec<f64>> = context.feasible_objectives.to_vec();
         others.extend(
@@ -69,14 +69,10 @@ pub fn refine_batch(
     Ok(batch)
 }
 
-/// A point after the pattern search, with its ranked objectives.
-struct Refined {
-    point: Vec<f64>,
-    objectives: Vec<f64>,
-}
-
-/// A point's expected gain, ranked objectives and predicted probability of feasibility.
+/// A point with its expected gain, ranked objectives and predicted probability of
+/// feasibility.
 struct Trial {
+    point: Vec<f64>,
     gain: f64,
     objectives: Vec<f64>,
     probability: f64,
@@ -88,54 +84,39 @@ fn refine_point(
     context: &RefineContext<'_>,
     front: &[Vec<f64>],
     start: &[f64],
-) -> Result<Option<Refined>, SurrogateError> {
+) -> Result<Option<Trial>, SurrogateError> {
     let base = hypervolume(front, context.reference);
-    let scored = score(context, front, base, &[start.to_vec()])?;
-    let Some(Trial {
-        gain: mut best_gain,
-        objectives: mut best_objectives,
-        probability: start_probability,
-    }) = scored.into_iter().next()
-    else {
+    let Some(mut best) = score(context, front, base, vec![start.to_vec()])?.pop() else {
         return Ok(None);
     };
+    if best.gain <= 0.0 {
+        return Ok(None);
+    }
     // Moves may not make the point less likely to be feasible than it was (or than
     // SURE_FEASIBLE): trading feasibility for predicted gain lands points just outside
     // boundaries the model only roughly knows.
-    let floor = start_probability.min(SURE_FEASIBLE);
-    if best_gain <= 0.0 {
-        return Ok(None);
-    }
-    let mut point = start.to_vec();
+    let floor = best.probability.min(SURE_FEASIBLE);
     let mut step = FIRST_STEP;
-    let mut moved = false;
     let mut moves = 0;
     while step >= MIN_STEP && moves < MAX_MOVES {
-        let trials = neighbours(context.space, &point, step);
+        let trials = neighbours(context.space, &best.point, step);
         if trials.is_empty() {
             break;
         }
-        let scores = score(context, front, base, &trials)?;
-        let best = scores
-            .iter()
+        let candidate = score(context, front, base, trials)?
+            .into_iter()
             .enumerate()
             .filter(|(_, trial)| trial.probability >= floor)
             .max_by(|a, b| a.1.gain.total_cmp(&b.1.gain).then(b.0.cmp(&a.0)));
-        match best {
-            Some((i, trial)) if trial.gain > best_gain * (1.0 + 1e-9) => {
-                best_gain = trial.gain;
-                best_objectives = trial.objectives.clone();
-                point = trials[i].clone();
-                moved = true;
+        match candidate {
+            Some((_, trial)) if trial.gain > best.gain * (1.0 + 1e-9) => {
+                best = trial;
                 moves += 1;
             }
             _ => step /= 2.0,
         }
     }
-    Ok(moved.then_some(Refined {
-        point,
-        objectives: best_objectives,
-    }))
+    Ok((moves > 0).then_some(best))
 }
 
 /// Points one move away from `point`: each coordinate at its lower bound, at its upper bound,
@@ -155,39 +136,35 @@ fn neighbours(space: &ParameterSpace, point: &[f64], step: f64) -> Vec<Vec<f64>>
     trials
 }
 
-/// Expected hypervolume gain over `front` (hypervolume `base`), the ranked objectives and the
-/// predicted probability of feasibility of each point of `x`.
+/// Every point of `x` with its expected hypervolume gain over `front` (hypervolume `base`),
+/// its ranked objectives and its predicted probability of feasibility.
 fn score(
     context: &RefineContext<'_>,
     front: &[Vec<f64>],
     base: f64,
-    x: &[Vec<f64>],
+    x: Vec<Vec<f64>>,
 ) -> Result<Vec<Trial>, SurrogateError> {
-    let prediction = context.model.predict(x)?;
-    let objectives = super::search::optimistic(&prediction, context.kappa);
+    let scored = search::score(context.model, x, context.kappa)?;
     let mut with_point: Vec<Vec<f64>> = front.to_vec();
-    Ok(objectives
+    Ok(scored
+        .population
+        .x
         .into_iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let probability = prediction
-                .feasibility
-                .as_ref()
-                .and_then(|rows| rows.get(i))
-                .map_or(1.0, |p| feasible_probability(p));
-            if o.iter().any(|v| !v.is_finite()) {
-                return Trial {
-                    gain: 0.0,
-                    objectives: o,
-                    probability,
-                };
-            }
-            with_point.push(o.clone());
-            let gain = hypervolume(&with_point, context.reference) - base;
-            with_point.pop();
+        .zip(scored.population.objectives)
+        .zip(scored.feasible_probability)
+        .map(|((point, objectives), probability)| {
+            let gain = if objectives.iter().all(|v| v.is_finite()) {
+                with_point.push(objectives.clone());
+                let gain = hypervolume(&with_point, context.reference) - base;
+                with_point.pop();
+                probability * gain.max(0.0)
+            } else {
+                0.0
+            };
             Trial {
-                gain: probability * gain.max(0.0),
-                objectives: o,
+                point,
+                gain,
+                objectives,
                 probability,
             }
         })

@@ -21,6 +21,9 @@
 //!   2–3 objectives with a reference point: the batch that the model expects to grow the front
 //!   most) — then the rest by (predicted rank, −crowding distance); if too few remain,
 //!   distinct mutated copies of the best ones fill the batch.
+//! - `optimizer.exploration = κ`: every step above ranks by `mean − κ·σ` where the model
+//!   predicts a variance. `optimizer.refine`: the chosen batch is then moved by a pattern
+//!   search on the surrogate ([`super::refine`]).
 
 use super::quality::feasible_probability;
 use super::refine::{refine_batch, RefineContext};
@@ -133,23 +136,19 @@ pub fn propose<'a>(
         config,
         rng,
     );
-    if config.refine {
-        if let Some(reference) = config.reference_point.as_deref() {
-            if (2..=3).contains(&reference.len()) {
-                let context = RefineContext {
-                    space,
-                    model,
-                    kappa,
-                    feasible_objectives: &feasible_objectives,
-                    reference,
-                };
-                selected = keep_distinct(
-                    selected.clone(),
-                    refine_batch(&context, selected)?,
-                    &evaluated,
-                );
-            }
-        }
+    if let Some(reference) = hypervolume_reference(config).filter(|_| config.refine) {
+        let context = RefineContext {
+            space,
+            model,
+            kappa,
+            feasible_objectives: &feasible_objectives,
+            reference,
+        };
+        selected = keep_distinct(
+            selected.clone(),
+            refine_batch(&context, selected)?,
+            &evaluated,
+        );
     }
     let predicted = model.predict(&selected)?;
     let search_seconds = search_start.elapsed().as_secs_f64();
@@ -199,12 +198,10 @@ pub fn training_data<'a>(
     }
 }
 
-/// Violation implied by the predicted constraint scores `s` (`Σ max(0, −s)`), else by the
-/// predicted probabilities `p` (`Σ max(0, ½ − p)`); zero without a feasibility model.
 /// The objectives the search ranks by: the optimistic bound `mean − κ·σ` per objective when
 /// the model predicts a variance and `kappa` (`optimizer.exploration`) is positive, else the
 /// mean.
-pub(super) fn optimistic(prediction: &Prediction, kappa: f64) -> Vec<Vec<f64>> {
+fn optimistic(prediction: &Prediction, kappa: f64) -> Vec<Vec<f64>> {
     match &prediction.variance {
         Some(variance) if kappa > 0.0 => prediction
             .mean
@@ -221,6 +218,8 @@ pub(super) fn optimistic(prediction: &Prediction, kappa: f64) -> Vec<Vec<f64>> {
     }
 }
 
+/// Violation implied by the predicted constraint scores `s` (`Σ max(0, −s)`), else by the
+/// predicted probabilities `p` (`Σ max(0, ½ − p)`); zero without a feasibility model.
 fn predicted_violation(prediction: &Prediction) -> Vec<f64> {
     let total = |rows: &Vec<Vec<f64>>, excess: fn(f64) -> f64| {
         rows.iter()
@@ -268,10 +267,10 @@ fn search(
 }
 
 /// Points with the model's predicted objectives, violation and probability of feasibility.
-struct Scored {
-    population: Population,
+pub(super) struct Scored {
+    pub(super) population: Population,
     /// Predicted probability that every constraint holds (1 without a feasibility model).
-    feasible_probability: Vec<f64>,
+    pub(super) feasible_probability: Vec<f64>,
 }
 
 impl Scored {
@@ -285,7 +284,13 @@ impl Scored {
     }
 }
 
-fn score(model: &dyn Model, x: Vec<Vec<f64>>, kappa: f64) -> Result<Scored, SurrogateError> {
+/// `x` scored by `model`: objectives ranked by `mean − κ·σ` ([`optimistic`]), violation and
+/// probability of feasibility.
+pub(super) fn score(
+    model: &dyn Model,
+    x: Vec<Vec<f64>>,
+    kappa: f64,
+) -> Result<Scored, SurrogateError> {
     let prediction = model.predict(&x)?;
     let violation = predicted_violation(&prediction);
     let feasible_probability = match &prediction.feasibility {
@@ -356,6 +361,15 @@ fn keep_distinct(
     batch
 }
 
+/// The reference point when selection by hypervolume gain applies: 2 or 3 objectives, where
+/// the exact hypervolume is cheap enough to compute for every candidate.
+fn hypervolume_reference(config: &StrategyConfig) -> Option<&[f64]> {
+    config
+        .reference_point
+        .as_deref()
+        .filter(|reference| (2..=3).contains(&reference.len()))
+}
+
 fn is_duplicate(point: &[f64], others: &[Vec<f64>]) -> bool {
     others.iter().any(|other| {
         other
@@ -409,14 +423,14 @@ fn select_new(
         .iter()
         .map(|&c| scored.feasible_probability[candidates[c].0])
         .collect();
-    let mut chosen: Vec<usize> = match &config.reference_point {
-        Some(reference) if (2..=3).contains(&reference.len()) => {
+    let mut chosen: Vec<usize> = match hypervolume_reference(config) {
+        Some(reference) => {
             greedy_hypervolume(&predicted, &weights, feasible_objectives, reference, n_new)
                 .into_iter()
                 .map(|k| plausible[k])
                 .collect()
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     for c in 0..candidates.len() {
         if chosen.len() >= n_new {
