@@ -20,7 +20,7 @@ use std::time::Instant;
 use dmosopt::commands::run::{search_mode, strategy_config};
 use dmosopt::config::resolve::{ProblemDefinition, RunConfig};
 use dmosopt::indicators::hypervolume;
-use dmosopt::problem::{Outcome, Status};
+use dmosopt::problem::Outcome;
 use dmosopt::strategy::{Ask, Strategy};
 
 /// Problem settings: budget ≤ 500 true evaluations.
@@ -106,17 +106,7 @@ fn run_one(config: &RunConfig) -> Result<Outcomes, String> {
                 for candidate in batch {
                     let evaluation = problem.evaluate(&candidate.parameters);
                     strategy
-                        .tell(Outcome {
-                            eval_id: candidate.eval_id,
-                            objectives: evaluation.objectives,
-                            constraints: evaluation.constraints,
-                            status: Status::Ok,
-                            error: String::new(),
-                            features: None,
-                            worker: 0,
-                            start_time: 0.0,
-                            duration: 0.0,
-                        })
+                        .tell(Outcome::success(candidate.eval_id, evaluation))
                         .map_err(|e| e.to_string())?;
                 }
             }

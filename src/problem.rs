@@ -203,6 +203,21 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A successful outcome of `evaluation`, without features or timing (worker 0).
+    pub fn success(eval_id: EvalId, evaluation: Evaluation) -> Self {
+        Self {
+            eval_id,
+            objectives: evaluation.objectives,
+            constraints: evaluation.constraints,
+            status: Status::Ok,
+            error: String::new(),
+            features: None,
+            worker: 0,
+            start_time: 0.0,
+            duration: 0.0,
+        }
+    }
+
     /// A failed outcome with NaN values for a schema of the given shape.
     pub fn failure(
         eval_id: EvalId,

@@ -27,15 +27,10 @@ impl Evaluator for BuiltinEvaluator {
         }));
         let mut outcome = match result {
             Ok((evaluation, features)) => Outcome {
-                eval_id: request.eval_id,
-                objectives: evaluation.objectives,
-                constraints: evaluation.constraints,
-                status: Status::Ok,
-                error: String::new(),
                 features: features.map(|f| f.to_string()),
                 worker,
                 start_time,
-                duration: 0.0,
+                ..Outcome::success(request.eval_id, evaluation)
             },
             Err(panic) => {
                 let message = panic

@@ -30,21 +30,7 @@ fn config(dim: usize, n_epochs: usize) -> StrategyConfig {
 }
 
 fn evaluate(problem: &dyn Problem, candidate: &Candidate) -> Outcome {
-    let Evaluation {
-        objectives,
-        constraints,
-    } = problem.evaluate(&candidate.parameters);
-    Outcome {
-        eval_id: candidate.eval_id,
-        objectives,
-        constraints,
-        status: Status::Ok,
-        error: String::new(),
-        features: None,
-        worker: 0,
-        start_time: 0.0,
-        duration: 0.0,
-    }
+    Outcome::success(candidate.eval_id, problem.evaluate(&candidate.parameters))
 }
 
 /// Drive the strategy to completion, handing out `batch` at a time and (optionally) telling
