@@ -32,7 +32,8 @@
 //! `DMOSOPT_BENCH_QUICK=1` skips it unless `DMOSOPT_BENCH_DEFAULTS=1`;
 //! `DMOSOPT_BENCH_ONLY_DEFAULTS=1` runs only it; `DMOSOPT_BENCH_KINDS` (comma-separated:
 //! `mlp`, `resnet`, `ft-transf`, `ft-f32` — the FT-Transformer with `precision = "f32"`, not
-//! run unless named — `ensemble`) chooses its kinds; `DMOSOPT_BENCH_THREADS` (say `1,2`) runs
+//! run unless named — `ensemble`, `mlp-b2048` — the `mlp` in full batches of 2 048 rows, not
+//! run unless named) chooses its kinds; `DMOSOPT_BENCH_THREADS` (say `1,2`) runs
 //! it once per libtorch thread count (default 1, as `dmosopt run`; the first count also serves
 //! the first table).
 //!
@@ -226,7 +227,8 @@ struct DefaultKind {
 }
 
 /// The kinds of the defaults table, filtered by `DMOSOPT_BENCH_KINDS` (comma-separated names;
-/// `ft-f32` is the FT-Transformer with `precision = "f32"`, for the bf16 ratio).
+/// `ft-f32` is the FT-Transformer with `precision = "f32"`, for the bf16 ratio; `mlp-b2048`
+/// the `mlp` in the paper's full batches of 2 048 rows, the default before batches of 32).
 fn default_kinds() -> Vec<DefaultKind> {
     let ft_f32 = match Architecture::default_ft_transformer() {
         Architecture::FtTransformer(settings) => Architecture::FtTransformer(FtSettings {
@@ -243,15 +245,25 @@ fn default_kinds() -> Vec<DefaultKind> {
         ("ensemble", Architecture::default_mlp(), Some(5)),
     ];
     let wanted = std::env::var("DMOSOPT_BENCH_KINDS").ok();
+    let full_batches = DefaultKind {
+        name: "mlp-b2048",
+        config: {
+            let mut config = JointConfig::new(Architecture::default_mlp());
+            config.training.batch_size = 2048;
+            config
+        },
+        members: None,
+    };
     all.into_iter()
-        .filter(|(name, _, _)| match &wanted {
-            Some(list) => list.split(',').any(|w| w.trim() == *name),
-            None => *name != "ft-f32",
-        })
         .map(|(name, architecture, members)| DefaultKind {
             name,
             config: JointConfig::new(architecture),
             members,
+        })
+        .chain(std::iter::once(full_batches))
+        .filter(|kind| match &wanted {
+            Some(list) => list.split(',').any(|w| w.trim() == kind.name),
+            None => !matches!(kind.name, "ft-f32" | "mlp-b2048"),
         })
         .collect()
 }
