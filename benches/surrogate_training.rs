@@ -11,8 +11,8 @@
 //! Settings: each kind's defaults (`mlp` 3 × 128 GELU; `ft-transformer` width 128, 4 heads, 3
 //! blocks; `resnet` 192/384, 2 blocks, dropout
 //! 0.15; `ensemble` of 5 default `mlp` members with bootstrap; Adam 1e-3, 3 folds, log-range
-//! targets), except batches of 256 rows (`DMOSOPT_BENCH_BATCH`; the default 2048 is one or two
-//! Adam steps per epoch at these sizes, too few for `E` epochs to learn anything) and a fixed
+//! targets), except batches of 256 rows (`DMOSOPT_BENCH_BATCH`; the same batches for every kind,
+//! so that the stacked and sequential ways compare like for like) and a fixed
 //! epoch count `E` so that both ways do the same work: cross-validation runs `max_epochs =
 //! patience = E` (no fold stops early), the fit runs `epochs = E`. `E` = 30, or
 //! `DMOSOPT_BENCH_EPOCHS`; `DMOSOPT_BENCH_QUICK=1` runs 1 000 rows only with `E` = 10.
