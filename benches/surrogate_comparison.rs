@@ -13,6 +13,9 @@
 //! ensemble with `optimizer.exploration = 3`), `COMPARE_SEEDS`
 //! (1,2,3), and `COMPARE_SET` (`;`-separated `key=value` overrides applied to every run, e.g.
 //! `surrogate.cv_time_budget="10s"` for neural kinds only when the key applies).
+//! `COMPARE_VERBOSE=1` also prints every epoch's report (hypervolume, feasible count, surrogate
+//! quality on the batch it proposed) to standard error; `COMPARE_DUMP=file.csv` writes the
+//! last run's evaluations (epoch, parameters, objectives, constraints, predicted objectives per line).
 
 use std::path::Path;
 use std::time::Instant;
@@ -115,6 +118,42 @@ fn run_one(config: &RunConfig) -> Result<Outcomes, String> {
         }
     }
     reports.extend(strategy.take_reports());
+    if std::env::var_os("COMPARE_VERBOSE").is_some() {
+        for r in &reports {
+            eprintln!(
+                "  epoch {:>2}: evals {:>3} feasible {:>3} HV {:.4} fit {:.1}s ({:?} epochs) search {:.1}s \
+                 nrmse {:.3} spearman {:.3} feas-acc {:.3} f1 {:.3}",
+                r.epoch,
+                r.n_evaluations,
+                r.n_feasible,
+                r.hypervolume,
+                r.fit_seconds,
+                r.surrogate_epochs,
+                r.search_seconds,
+                r.quality.nrmse,
+                r.quality.spearman,
+                r.quality.feasibility_accuracy,
+                r.quality.feasibility_f1,
+            );
+        }
+    }
+    if let Some(path) = std::env::var_os("COMPARE_DUMP") {
+        let rows: Vec<String> = strategy
+            .records()
+            .map(|r| {
+                let values: Vec<String> = std::iter::once(r.epoch.to_string())
+                    .chain(r.parameters.iter().map(f64::to_string))
+                    .chain(r.objectives.iter().map(f64::to_string))
+                    .chain(r.constraints.iter().map(f64::to_string))
+                    .chain(r.predictions.iter().flatten().map(f64::to_string))
+                    .collect();
+                values.join(",")
+            })
+            .collect();
+        if let Err(error) = std::fs::write(&path, rows.join("\n")) {
+            eprintln!("COMPARE_DUMP: {error}");
+        }
+    }
     let feasible: Vec<Vec<f64>> = strategy
         .records()
         .filter(|r| r.is_feasible() && r.has_finite_objectives())

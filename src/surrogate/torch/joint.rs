@@ -244,6 +244,7 @@ fn choose_epochs_keeping(
         epochs = selection.epochs,
         folds = ?selection.fold_epochs,
         seconds = format!("{:.2}", selection.seconds),
+        constraint_rmse = ?selection.constraint_rmse,
         "neural surrogate: epochs selected by cross-validation"
     );
     Ok((selection.epochs, folds))

@@ -339,11 +339,49 @@ pub struct NetworkSpec<'a> {
     pub device: Device,
 }
 
-/// Trained networks (`M` members) and, when validated, each member's best epoch.
+/// Trained networks (`M` members) and, when validated, each member's best epoch and its
+/// held-out constraint errors there.
 pub struct Fitted {
     pub store: nn::VarStore,
     pub network: Network,
     pub best_epochs: Vec<usize>,
+    /// Per member, per constraint head: the mean squared error of the head's output against
+    /// its target on the member's held-out rows at its best epoch (empty without validation).
+    pub constraint_errors: Vec<Vec<f64>>,
+}
+
+/// Each member's mean squared error per constraint head `[M, k]` on `batch` (evaluation
+/// mode): output against target, weighted by the rows' weights. Meaningful for value heads
+/// (their target is the normalized value); a label head's entry compares a logit with 0/1.
+fn constraint_head_errors(
+    network: &Network,
+    batch: &Batch,
+    objectives: i64,
+    constraints: i64,
+) -> Result<Tensor, SurrogateError> {
+    let output = network.forward_weighted(&batch.x, batch.weights.as_ref(), false)?;
+    let squared = output
+        .f_narrow(-1, objectives, constraints)
+        .and_then(|o| o.f_sub(&batch.labels))
+        .and_then(|d| d.f_square())
+        .context("the constraint heads' held-out errors")?;
+    let rows = [1i64].as_slice();
+    match &batch.weights {
+        None => squared.f_mean_dim(rows, false, Kind::Float),
+        Some(weights) => {
+            let weights = weights.f_unsqueeze(-1).context("row weights")?;
+            weights
+                .f_sum_dim_intlist(rows, false, Kind::Float)
+                .and_then(|total| total.f_clamp_min(1e-12))
+                .and_then(|total| {
+                    squared
+                        .f_mul(&weights)?
+                        .f_sum_dim_intlist(rows, false, Kind::Float)?
+                        .f_div(&total)
+                })
+        }
+    }
+    .context("the constraint heads' held-out errors")
 }
 
 /// Each member's joint loss `[M]` on `batch` (training or evaluation mode): the weighted
@@ -428,6 +466,8 @@ struct EarlyStopping {
     best: Vec<(f64, usize)>,
     stopped: Vec<bool>,
     patience: usize,
+    /// Per member: the held-out constraint errors at its best epoch so far.
+    constraint_errors: Vec<Vec<f64>>,
 }
 
 impl EarlyStopping {
@@ -436,6 +476,7 @@ impl EarlyStopping {
             best: vec![(f64::INFINITY, 0); members],
             stopped: vec![false; members],
             patience,
+            constraint_errors: vec![Vec::new(); members],
         }
     }
 
@@ -604,11 +645,26 @@ pub fn train(
             let losses = super::tensor_to_vec(&losses)?;
             tracing::trace!(epoch, ?losses, "validation losses of the members");
             let done = stopping.record(epoch, &losses);
+            let improved: Vec<usize> = (0..stopping.best.len())
+                .filter(|&member| stopping.best[member].1 == epoch)
+                .collect();
+            if spec.constraints > 0 && !improved.is_empty() {
+                let errors = tch::no_grad(|| {
+                    constraint_head_errors(
+                        &network,
+                        &validation.batch,
+                        spec.objectives,
+                        spec.constraints,
+                    )
+                })?;
+                let errors = super::tensor_to_rows(&errors)?;
+                for &member in &improved {
+                    stopping.constraint_errors[member] = errors[member].clone();
+                }
+            }
             if let Some(best) = best.as_mut() {
-                for (member, &(_, best_epoch)) in stopping.best.iter().enumerate() {
-                    if best_epoch == epoch {
-                        best.save(member as i64)?;
-                    }
+                for &member in &improved {
+                    best.save(member as i64)?;
                 }
             }
             if done {
@@ -622,10 +678,17 @@ pub fn train(
     if let Some(best) = &best {
         best.restore()?;
     }
+    let best_epochs = stopping.best_epochs();
+    let constraint_errors = if validation.is_some() {
+        stopping.constraint_errors
+    } else {
+        Vec::new()
+    };
     Ok(Fitted {
         store,
         network,
-        best_epochs: stopping.best_epochs(),
+        best_epochs,
+        constraint_errors,
     })
 }
 
@@ -657,6 +720,7 @@ pub fn fit(
         store,
         network,
         best_epochs: vec![1; rows.members as usize],
+        constraint_errors: Vec::new(),
     })
 }
 
@@ -666,6 +730,9 @@ pub struct EpochSelection {
     pub epochs: usize,
     pub fold_epochs: Vec<usize>,
     pub seconds: f64,
+    /// Per constraint head: the root mean squared held-out error over the folds at their
+    /// best epochs (empty without CV or without constraints).
+    pub constraint_rmse: Vec<f64>,
 }
 
 /// Selects the number of epochs by k-fold CV (see the module documentation).
@@ -695,6 +762,7 @@ pub fn cross_validate(
             epochs: config.patience.min(config.max_epochs).max(1),
             fold_epochs: Vec::new(),
             seconds: 0.0,
+            constraint_rmse: Vec::new(),
         };
         return Ok((selection, None));
     }
@@ -729,10 +797,14 @@ pub fn cross_validate(
             Some(deadline),
         )
     };
-    let (fold_epochs, networks) = match config.stacking {
+    let (fold_epochs, fold_errors, networks) = match config.stacking {
         Stacking::Stacked => {
             let fitted = train_folds(&held, &kept)?;
-            (fitted.best_epochs.clone(), Some(fitted))
+            (
+                fitted.best_epochs.clone(),
+                fitted.constraint_errors.clone(),
+                Some(fitted),
+            )
         }
         Stacking::Sequential => {
             let mut singles = Vec::new();
@@ -749,6 +821,10 @@ pub fn cross_validate(
                 .iter()
                 .flat_map(|single| single.best_epochs.iter().copied())
                 .collect::<Vec<_>>();
+            let fold_errors = singles
+                .iter()
+                .flat_map(|single| single.constraint_errors.iter().cloned())
+                .collect::<Vec<_>>();
             let networks = if keep_folds {
                 let (store, network) = fresh_network(spec, singles.len() as i64)?;
                 for (m, single) in singles.iter().enumerate() {
@@ -758,11 +834,12 @@ pub fn cross_validate(
                     store,
                     network,
                     best_epochs: fold_epochs.clone(),
+                    constraint_errors: fold_errors.clone(),
                 })
             } else {
                 None
             };
-            (fold_epochs, networks)
+            (fold_epochs, fold_errors, networks)
         }
     };
     let mean = fold_epochs.iter().sum::<usize>() as f64 / fold_epochs.len().max(1) as f64;
@@ -770,8 +847,22 @@ pub fn cross_validate(
         epochs: (mean.round() as usize).max(1),
         fold_epochs,
         seconds: start.elapsed().as_secs_f64(),
+        constraint_rmse: pooled_rmse(&fold_errors),
     };
     Ok((selection, networks.filter(|_| keep_folds)))
+}
+
+/// Per column: the root of the mean over members of their mean squared errors (members
+/// without errors, which never reached a finite validation loss, are left out).
+fn pooled_rmse(member_errors: &[Vec<f64>]) -> Vec<f64> {
+    let measured: Vec<&Vec<f64>> = member_errors.iter().filter(|e| !e.is_empty()).collect();
+    let width = measured.first().map_or(0, |e| e.len());
+    (0..width)
+        .map(|column| {
+            let total: f64 = measured.iter().map(|e| e[column]).sum();
+            (total / measured.len() as f64).sqrt()
+        })
+        .collect()
 }
 
 #[cfg(test)]
