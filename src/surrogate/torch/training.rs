@@ -345,14 +345,16 @@ pub struct Fitted {
     pub store: nn::VarStore,
     pub network: Network,
     pub best_epochs: Vec<usize>,
-    /// Per member, per constraint head: the mean squared error of the head's output against
-    /// its target on the member's held-out rows at its best epoch (empty without validation).
+    /// Per member, per constraint head: the mean squared error on the member's held-out rows
+    /// at its best epoch — a value head's output against its target, a label head's
+    /// probability against its label (empty without validation).
     pub constraint_errors: Vec<Vec<f64>>,
 }
 
 /// Each member's mean squared error per constraint head `[M, k]` on `batch` (evaluation
-/// mode): output against target, weighted by the rows' weights. Meaningful for value heads
-/// (their target is the normalized value); a label head's entry compares a logit with 0/1.
+/// mode), weighted by the rows' weights: a value head's output against its normalized value,
+/// a label head's probability (the sigmoid of its logit) against the 0/1 label (the Brier
+/// score).
 fn constraint_head_errors(
     network: &Network,
     batch: &Batch,
@@ -362,6 +364,11 @@ fn constraint_head_errors(
     let output = network.forward_weighted(&batch.x, batch.weights.as_ref(), false)?;
     let squared = output
         .f_narrow(-1, objectives, constraints)
+        .and_then(|o| {
+            let label_mask = batch.value_mask.f_neg()?.f_add_scalar(1.0)?;
+            o.f_mul(&batch.value_mask)?
+                .f_add(&o.f_sigmoid()?.f_mul(&label_mask)?)
+        })
         .and_then(|o| o.f_sub(&batch.labels))
         .and_then(|d| d.f_square())
         .context("the constraint heads' held-out errors")?;

@@ -248,8 +248,9 @@ fn restoring_best_returns_each_member_at_its_best_validation_epoch() {
 
 #[test]
 fn cross_validation_measures_each_value_heads_held_out_error() {
-    // A value head on `x0 − x1` (learnable) and one on noise (not): the held-out errors must
-    // tell them apart, folds trained together or one after the other.
+    // A value head on `x0 − x1` (learnable), one on noise (not) and a label head on
+    // `x2 > 0.5` (learnable, its error a Brier score): the held-out errors must tell them
+    // apart, folds trained together or one after the other.
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     let rows = 90;
     let (mut x, mut y, mut targets) = (Vec::new(), Vec::new(), Vec::new());
@@ -258,18 +259,19 @@ fn cross_validation_measures_each_value_heads_held_out_error() {
         y.push(point[2]);
         targets.push(point[0] - point[1]);
         targets.push(rng.random::<f32>() * 2.0 - 1.0);
+        targets.push(if point[2] > 0.5 { 1.0 } else { 0.0 });
         x.extend(point);
     }
     let n = rows as i64;
     let data = Dataset {
         x: Tensor::from_slice(&x).view([n, 3]),
         objectives: Tensor::from_slice(&y).view([n, 1]),
-        labels: Tensor::from_slice(&targets).view([n, 2]),
-        value_mask: Tensor::from_slice(&[1f32, 1.0]),
+        labels: Tensor::from_slice(&targets).view([n, 3]),
+        value_mask: Tensor::from_slice(&[1f32, 1.0, 0.0]),
     };
     let architecture = mlp();
     let spec = NetworkSpec {
-        constraints: 2,
+        constraints: 3,
         ..spec(&architecture)
     };
     for stacking in [Stacking::Stacked, Stacking::Sequential] {
@@ -279,10 +281,12 @@ fn cross_validation_measures_each_value_heads_held_out_error() {
         };
         let selection = with_seed(2, || select_epochs(&spec, &settings, &data, 5)).unwrap();
         let rmse = &selection.constraint_rmse;
-        assert_eq!(rmse.len(), 2, "{stacking:?}: {rmse:?}");
+        assert_eq!(rmse.len(), 3, "{stacking:?}: {rmse:?}");
         assert!(rmse[0] < 0.1, "{stacking:?}: learnable head {rmse:?}");
         // Uniform noise on [−1, 1] has standard deviation 0.58.
         assert!(rmse[1] > 0.4, "{stacking:?}: noise head {rmse:?}");
+        // A probability: at most 1, and a coin (0.5) would give 0.5.
+        assert!(rmse[2] < 0.35, "{stacking:?}: label head {rmse:?}");
     }
     // Too few rows for cross-validation: nothing measured.
     let few = data.select(&Tensor::from_slice(&[0i64, 1, 2])).unwrap();
