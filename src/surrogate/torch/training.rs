@@ -23,7 +23,9 @@
 //!   one, and training ends when every member has stopped, at `max_epochs`, or when the
 //!   wall-clock budget `cv_time_budget` runs out (each member then counts its best epoch so
 //!   far). The count used for the final model is the mean of the folds' best epochs (rounded,
-//!   at least 1). With fewer than `2 × cv_folds` rows there is no CV and `min(patience,
+//!   at least 1). Each fold's held-out error per constraint head at its best epoch is kept
+//!   too, pooled into [`EpochSelection::constraint_rmse`] (a diagnostic: how well each
+//!   constraint is known). With fewer than `2 × cv_folds` rows there is no CV and `min(patience,
 //!   max_epochs)` epochs are used. [`Stacking::Sequential`] trains the folds (and ensemble
 //!   members) one after the other instead, as `M = 1` networks: the reference the stacked
 //!   training is benchmarked against, and a fallback when `M` networks do not fit in memory.
