@@ -132,6 +132,24 @@ impl ConstraintTargets {
     }
 }
 
+/// `1 − value_mask`: 1 for a label head, 0 for a value head.
+fn label_mask(value_mask: &Tensor) -> Result<Tensor, SurrogateError> {
+    value_mask
+        .f_neg()
+        .and_then(|m| m.f_add_scalar(1.0))
+        .context("the constraint head mask")
+}
+
+/// What each head's output `[.., k]` estimates of its target: a value head's output itself,
+/// a label head's probability (the sigmoid of its logit).
+pub fn head_estimates(outputs: &Tensor, value_mask: &Tensor) -> Result<Tensor, SurrogateError> {
+    let label_mask = label_mask(value_mask)?;
+    outputs
+        .f_mul(value_mask)
+        .and_then(|values| values.f_add(&outputs.f_sigmoid()?.f_mul(&label_mask)?))
+        .context("the constraint heads' estimates")
+}
+
 /// Element-wise constraint loss `[rows, k]`: squared error where `value_mask` is 1, binary
 /// cross-entropy with logits where it is 0.
 pub fn constraint_loss(
@@ -146,10 +164,7 @@ pub fn constraint_loss(
         .f_sub(targets)
         .and_then(|d| d.f_square())
         .context("the constraint value loss")?;
-    let label_mask = value_mask
-        .f_neg()
-        .and_then(|m| m.f_add_scalar(1.0))
-        .context("the constraint head mask")?;
+    let label_mask = label_mask(value_mask)?;
     squared
         .f_mul(value_mask)
         .and_then(|v| v.f_add(&cross_entropy.f_mul(&label_mask)?))

@@ -49,7 +49,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
 
-use super::constraint_targets::constraint_loss;
+use super::constraint_targets::{constraint_loss, head_estimates};
 use super::networks::{copy_member, Architecture, Network};
 use super::TorchResultExt;
 use crate::surrogate::SurrogateError;
@@ -349,48 +349,53 @@ pub struct Fitted {
     pub best_epochs: Vec<usize>,
     /// Per member, per constraint head: the mean squared error on the member's held-out rows
     /// at its best epoch — a value head's output against its target, a label head's
-    /// probability against its label (empty without validation).
+    /// probability against its label (a member's row is empty without validation or
+    /// constraints).
     pub constraint_errors: Vec<Vec<f64>>,
 }
 
-/// Each member's mean squared error per constraint head `[M, k]` on `batch` (evaluation
-/// mode), weighted by the rows' weights: a value head's output against its normalized value,
-/// a label head's probability (the sigmoid of its logit) against the 0/1 label (the Brier
-/// score).
+/// Each member's mean squared error per constraint head `[M, k]` from the network's `output`
+/// on `batch`, weighted by the rows' weights: a value head's output against its normalized
+/// value, a label head's probability against the 0/1 label (the Brier score; see
+/// [`head_estimates`]).
 fn constraint_head_errors(
-    network: &Network,
+    output: &Tensor,
     batch: &Batch,
     objectives: i64,
     constraints: i64,
 ) -> Result<Tensor, SurrogateError> {
-    let output = network.forward_weighted(&batch.x, batch.weights.as_ref(), false)?;
     let squared = output
         .f_narrow(-1, objectives, constraints)
-        .and_then(|o| {
-            let label_mask = batch.value_mask.f_neg()?.f_add_scalar(1.0)?;
-            o.f_mul(&batch.value_mask)?
-                .f_add(&o.f_sigmoid()?.f_mul(&label_mask)?)
-        })
-        .and_then(|o| o.f_sub(&batch.labels))
+        .context("splitting constraint outputs")
+        .and_then(|heads| head_estimates(&heads, &batch.value_mask))?
+        .f_sub(&batch.labels)
         .and_then(|d| d.f_square())
         .context("the constraint heads' held-out errors")?;
+    let weights = batch
+        .weights
+        .as_ref()
+        .map(|w| w.f_unsqueeze(-1))
+        .transpose()
+        .context("row weights")?;
+    weighted_row_mean(&squared, weights.as_ref()).context("the constraint heads' held-out errors")
+}
+
+/// The mean over rows (dimension 1) of `values` (`[M, B]` or `[M, B, k]`), weighted by
+/// `weights` (the same shape, or broadcastable to it; `None`: all ones).
+fn weighted_row_mean(values: &Tensor, weights: Option<&Tensor>) -> Result<Tensor, tch::TchError> {
     let rows = [1i64].as_slice();
-    match &batch.weights {
-        None => squared.f_mean_dim(rows, false, Kind::Float),
-        Some(weights) => {
-            let weights = weights.f_unsqueeze(-1).context("row weights")?;
-            weights
-                .f_sum_dim_intlist(rows, false, Kind::Float)
-                .and_then(|total| total.f_clamp_min(1e-12))
-                .and_then(|total| {
-                    squared
-                        .f_mul(&weights)?
-                        .f_sum_dim_intlist(rows, false, Kind::Float)?
-                        .f_div(&total)
-                })
-        }
+    match weights {
+        None => values.f_mean_dim(rows, false, Kind::Float),
+        Some(weights) => weights
+            .f_sum_dim_intlist(rows, false, Kind::Float)
+            .and_then(|total| total.f_clamp_min(1e-12))
+            .and_then(|total| {
+                values
+                    .f_mul(weights)?
+                    .f_sum_dim_intlist(rows, false, Kind::Float)?
+                    .f_div(&total)
+            }),
     }
-    .context("the constraint heads' held-out errors")
 }
 
 /// Each member's joint loss `[M]` on `batch` (training or evaluation mode): the weighted
@@ -403,8 +408,18 @@ pub fn member_losses(
     constraints: i64,
     train: bool,
 ) -> Result<Tensor, SurrogateError> {
-    let last = [-1i64].as_slice();
     let output = network.forward_weighted(&batch.x, batch.weights.as_ref(), train)?;
+    losses_of_output(&output, batch, objectives, constraints)
+}
+
+/// [`member_losses`] from the network's `output` on `batch`.
+fn losses_of_output(
+    output: &Tensor,
+    batch: &Batch,
+    objectives: i64,
+    constraints: i64,
+) -> Result<Tensor, SurrogateError> {
+    let last = [-1i64].as_slice();
     let mut per_row = output
         .f_narrow(-1, 0, objectives)
         .and_then(|p| p.f_sub(&batch.objectives))
@@ -420,20 +435,7 @@ pub fn member_losses(
             .context("the constraint loss")?;
         per_row = per_row.f_add(&constraint).context("the joint loss")?;
     }
-    let rows = [1i64].as_slice();
-    match &batch.weights {
-        None => per_row.f_mean_dim(rows, false, Kind::Float),
-        Some(weights) => weights
-            .f_sum_dim_intlist(rows, false, Kind::Float)
-            .and_then(|total| total.f_clamp_min(1e-12))
-            .and_then(|total| {
-                per_row
-                    .f_mul(weights)?
-                    .f_sum_dim_intlist(rows, false, Kind::Float)?
-                    .f_div(&total)
-            }),
-    }
-    .context("the members' mean loss")
+    weighted_row_mean(&per_row, batch.weights.as_ref()).context("the members' mean loss")
 }
 
 /// Held-out rows of every member, the early-stopping patience, and whether training ends
@@ -642,15 +644,12 @@ pub fn train(
             }
         }
         if let Some(validation) = validation {
-            let losses = tch::no_grad(|| {
-                member_losses(
-                    &network,
-                    &validation.batch,
-                    spec.objectives,
-                    spec.constraints,
-                    false,
-                )
-            })?;
+            // One forward pass serves the losses and, when a member improves, its held-out
+            // constraint errors.
+            let batch = &validation.batch;
+            let output =
+                tch::no_grad(|| network.forward_weighted(&batch.x, batch.weights.as_ref(), false))?;
+            let losses = losses_of_output(&output, batch, spec.objectives, spec.constraints)?;
             let losses = super::tensor_to_vec(&losses)?;
             tracing::trace!(epoch, ?losses, "validation losses of the members");
             let done = stopping.record(epoch, &losses);
@@ -658,14 +657,8 @@ pub fn train(
                 .filter(|&member| stopping.best[member].1 == epoch)
                 .collect();
             if spec.constraints > 0 && !improved.is_empty() {
-                let errors = tch::no_grad(|| {
-                    constraint_head_errors(
-                        &network,
-                        &validation.batch,
-                        spec.objectives,
-                        spec.constraints,
-                    )
-                })?;
+                let errors =
+                    constraint_head_errors(&output, batch, spec.objectives, spec.constraints)?;
                 let errors = super::tensor_to_rows(&errors)?;
                 for &member in &improved {
                     stopping.constraint_errors[member] = errors[member].clone();
@@ -687,17 +680,11 @@ pub fn train(
     if let Some(best) = &best {
         best.restore()?;
     }
-    let best_epochs = stopping.best_epochs();
-    let constraint_errors = if validation.is_some() {
-        stopping.constraint_errors
-    } else {
-        Vec::new()
-    };
     Ok(Fitted {
         store,
         network,
-        best_epochs,
-        constraint_errors,
+        best_epochs: stopping.best_epochs(),
+        constraint_errors: stopping.constraint_errors,
     })
 }
 
