@@ -228,6 +228,8 @@ pub struct NeuralSection {
     pub cv_time_budget: Option<DurationValue>,
     /// After cross-validation: `refit` on all rows, or keep the `folds` networks.
     pub final_model: Option<FinalModel>,
+    /// L-BFGS iterations on all rows after the final fit's Adam epochs (0: none).
+    pub polish: Option<usize>,
 }
 
 /// `[surrogate] kind = "gp"`: the model of constraint satisfaction.

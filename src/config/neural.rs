@@ -199,6 +199,7 @@ pub fn resolve_neural(
     training.max_epochs = section.max_epochs.unwrap_or(training.max_epochs);
     training.cv_folds = section.cv_folds.unwrap_or(training.cv_folds);
     training.patience = section.patience.unwrap_or(training.patience);
+    training.polish_iterations = section.polish.unwrap_or(training.polish_iterations);
     if kind == "ensemble" {
         // An ensemble trains its members after the cross-validation; the fold networks are
         // not its members.
@@ -210,6 +211,13 @@ pub fn resolve_neural(
         training.final_model = FinalModel::Refit;
     } else {
         training.final_model = section.final_model.unwrap_or(training.final_model);
+    }
+    if training.polish_iterations > 0 && training.final_model == FinalModel::Folds {
+        errors.push(format!(
+            "surrogate.polish = {}: polishes the refitted network, but final_model = \"folds\" \
+             keeps the fold networks; set final_model = \"refit\" or remove polish",
+            training.polish_iterations
+        ));
     }
     if let Some(budget) = &section.cv_time_budget {
         match duration_from_value(budget) {
@@ -264,6 +272,7 @@ fn section_of(config: &JointConfig) -> NeuralSection {
         patience: Some(t.patience),
         cv_time_budget: Some(DurationValue::Text(format_duration(t.cv_time_budget))),
         final_model: Some(t.final_model),
+        polish: Some(t.polish_iterations),
         ..NeuralSection::default()
     };
     match &config.architecture {

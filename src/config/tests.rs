@@ -538,6 +538,10 @@ fn neural_surrogate_errors_name_the_key() {
         ),
         ("kind = \"mlp\"\ncv_folds = 1\n", "surrogate.cv_folds"),
         (
+            "kind = \"ft-transformer\"\npolish = 100\n",
+            "surrogate.polish = 100",
+        ),
+        (
             "kind = \"mlp\"\ncv_time_budget = \"0s\"\n",
             "surrogate.cv_time_budget",
         ),

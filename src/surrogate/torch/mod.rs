@@ -21,6 +21,7 @@ pub mod ensemble;
 pub mod ft_transformer;
 pub mod gp;
 pub mod joint;
+pub mod lbfgs;
 pub mod networks;
 pub mod precision;
 pub mod targets;

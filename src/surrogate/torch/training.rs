@@ -106,6 +106,9 @@ pub struct TrainingConfig {
     pub cv_time_budget: Duration,
     /// Refit on all rows after cross-validation, or keep the fold networks.
     pub final_model: FinalModel,
+    /// L-BFGS iterations on all rows after the Adam epochs of a fit without validation (the
+    /// refit, ensemble members; see [`super::lbfgs`]); 0: none.
+    pub polish_iterations: usize,
     /// Folds and members trained together (default) or one after the other; not a key of the
     /// configuration file.
     pub stacking: Stacking,
@@ -124,6 +127,7 @@ impl Default for TrainingConfig {
             patience: 100,
             cv_time_budget: Duration::from_secs(40),
             final_model: FinalModel::Refit,
+            polish_iterations: 0,
             stacking: Stacking::Stacked,
         }
     }
@@ -679,6 +683,27 @@ pub fn train(
     }
     if let Some(best) = &best {
         best.restore()?;
+    }
+    if validation.is_none() && config.polish_iterations > 0 {
+        let all = match whole {
+            Some(all) => all,
+            None => rows.batch(data, None)?,
+        };
+        let started = Instant::now();
+        let report = super::lbfgs::polish(
+            &store.trainable_variables(),
+            config.polish_iterations,
+            || {
+                member_losses(&network, &all, spec.objectives, spec.constraints, false)?
+                    .f_sum(Kind::Float)
+                    .context("summing the members' losses")
+            },
+        )?;
+        tracing::debug!(
+            ?report,
+            seconds = started.elapsed().as_secs_f64(),
+            "L-BFGS polish of the trained network"
+        );
     }
     Ok(Fitted {
         store,

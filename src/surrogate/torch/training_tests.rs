@@ -293,3 +293,40 @@ fn cross_validation_measures_each_value_heads_held_out_error() {
     let selection = with_seed(2, || select_epochs(&spec, &config(), &few, 5)).unwrap();
     assert!(selection.constraint_rmse.is_empty());
 }
+
+#[test]
+fn polish_brings_the_refit_closer_to_the_data_and_to_held_out_rows() {
+    let data = dataset(200, 0.0, 5);
+    let unseen = dataset(200, 0.0, 6);
+    let architecture = Architecture::Mlp {
+        width: 64,
+        depth: 2,
+        activation: Activation::Gelu,
+    };
+    let spec = spec(&architecture);
+    let loss_on = |fitted: &Fitted, rows: &Dataset| {
+        let batch = MemberRows::all(1, rows.rows()).batch(rows, None).unwrap();
+        let loss = member_losses(&fitted.network, &batch, 1, 1, false).unwrap();
+        loss.double_value(&[0])
+    };
+    let fit_with = |polish_iterations: usize| {
+        let config = TrainingConfig {
+            polish_iterations,
+            ..config()
+        };
+        with_seed(4, || {
+            fit(&spec, &config, &data, &MemberRows::all(1, data.rows()), 60).unwrap()
+        })
+    };
+    let (plain, polished) = (fit_with(0), fit_with(200));
+    let (train_plain, train_polished) = (loss_on(&plain, &data), loss_on(&polished, &data));
+    let (held_plain, held_polished) = (loss_on(&plain, &unseen), loss_on(&polished, &unseen));
+    assert!(
+        train_polished < 0.5 * train_plain,
+        "training loss {train_plain} → {train_polished}"
+    );
+    assert!(
+        held_polished < held_plain,
+        "held-out loss {held_plain} → {held_polished}"
+    );
+}
