@@ -34,6 +34,9 @@
 //!   to its parameters of its best validation epoch (copied whenever a member's validation
 //!   loss improves), and the model predicts their mean — no final fit (the FT-Transformer's
 //!   default, [`TrainingConfig::ft_transformer`]).
+//! - Polish ([`TrainingConfig::polish_iterations`], off by default): a fit without validation
+//!   (the refit, an ensemble's members) ends with that many full-batch L-BFGS iterations on
+//!   all its rows ([`super::lbfgs`]), in evaluation mode.
 //!
 //! Randomness (initialization, dropout, batch order) comes from libtorch's global generator,
 //! seeded with `tch::manual_seed`; [`with_seed`] holds a process-wide lock while a fit runs,
