@@ -14,7 +14,7 @@
 //!
 //! libtorch's C++ L-BFGS is not exposed by `tch`, so this is written here (Nocedal & Wright,
 //! "Numerical Optimization", algorithms 7.4 and 7.5): the two-loop recursion over the last
-//! [`HISTORY`] steps, a backtracking line search with the Armijo condition, curvature pairs
+//! 20 steps (`HISTORY`), a backtracking line search with the Armijo condition, curvature pairs
 //! with `yᵀs ≤ 0` skipped. The parameters are handled as one flat `f64` vector; the loss is
 //! evaluated deterministically (evaluation mode: no dropout), so the search is deterministic
 //! on the CPU. The iteration stops early when the loss no longer changes or becomes
