@@ -61,7 +61,7 @@ pub fn polish(
             .context("back-propagating the polish loss")?;
         Ok((scalar, flatten(&gradients)?))
     };
-    let mut x = tch::no_grad(|| flatten(parameters))?;
+    let mut x = flatten(parameters)?;
     let (mut f, mut g) = evaluate()?;
     let mut report = PolishReport {
         iterations: 0,

@@ -34,9 +34,9 @@
 //!   to its parameters of its best validation epoch (copied whenever a member's validation
 //!   loss improves), and the model predicts their mean — no final fit (the FT-Transformer's
 //!   default, [`TrainingConfig::ft_transformer`]).
-//! - Polish ([`TrainingConfig::polish_iterations`], off by default): a fit without validation
-//!   (the refit, an ensemble's members) ends with that many full-batch L-BFGS iterations on
-//!   all its rows ([`super::lbfgs`]), in evaluation mode.
+//! - Polish ([`TrainingConfig::polish_iterations`], off by default): [`fit`] (the refit, an
+//!   ensemble's members) ends with that many full-batch L-BFGS iterations on all its rows
+//!   ([`super::lbfgs`]), in evaluation mode.
 //!
 //! Randomness (initialization, dropout, batch order) comes from libtorch's global generator,
 //! seeded with `tch::manual_seed`; [`with_seed`] holds a process-wide lock while a fit runs,
@@ -109,8 +109,8 @@ pub struct TrainingConfig {
     pub cv_time_budget: Duration,
     /// Refit on all rows after cross-validation, or keep the fold networks.
     pub final_model: FinalModel,
-    /// L-BFGS iterations on all rows after the Adam epochs of a fit without validation (the
-    /// refit, ensemble members; see [`super::lbfgs`]); 0: none.
+    /// L-BFGS iterations on all rows after the Adam epochs of [`fit`] (the refit, ensemble
+    /// members; see [`super::lbfgs`]); 0: none.
     pub polish_iterations: usize,
     /// Folds and members trained together (default) or one after the other; not a key of the
     /// configuration file.
@@ -687,27 +687,6 @@ pub fn train(
     if let Some(best) = &best {
         best.restore()?;
     }
-    if validation.is_none() && config.polish_iterations > 0 {
-        let all = match whole {
-            Some(all) => all,
-            None => rows.batch(data, None)?,
-        };
-        let started = Instant::now();
-        let report = super::lbfgs::polish(
-            &store.trainable_variables(),
-            config.polish_iterations,
-            || {
-                member_losses(&network, &all, spec.objectives, spec.constraints, false)?
-                    .f_sum(Kind::Float)
-                    .context("summing the members' losses")
-            },
-        )?;
-        tracing::debug!(
-            ?report,
-            seconds = started.elapsed().as_secs_f64(),
-            "L-BFGS polish of the trained network"
-        );
-    }
     Ok(Fitted {
         store,
         network,
@@ -730,11 +709,16 @@ pub fn fit(
     rows: &MemberRows,
     epochs: usize,
 ) -> Result<Fitted, SurrogateError> {
+    let fit_rows = |rows: &MemberRows| {
+        let fitted = train(spec, config, data, rows, epochs, None, None)?;
+        polish(spec, config, data, rows, &fitted)?;
+        Ok::<_, SurrogateError>(fitted)
+    };
     if config.stacking == Stacking::Stacked || rows.members <= 1 {
-        return train(spec, config, data, rows, epochs, None, None);
+        return fit_rows(rows);
     }
     let singles = (0..rows.members)
-        .map(|m| train(spec, config, data, &rows.member(m)?, epochs, None, None))
+        .map(|m| fit_rows(&rows.member(m)?))
         .collect::<Result<Vec<_>, _>>()?;
     let (store, network) = fresh_network(spec, rows.members)?;
     for (m, single) in singles.iter().enumerate() {
@@ -746,6 +730,43 @@ pub fn fit(
         best_epochs: vec![1; rows.members as usize],
         constraint_errors: Vec::new(),
     })
+}
+
+/// Ends a fit with [`TrainingConfig::polish_iterations`] L-BFGS iterations on all of `rows`
+/// (see [`super::lbfgs`]); nothing when that is 0.
+fn polish(
+    spec: &NetworkSpec<'_>,
+    config: &TrainingConfig,
+    data: &Dataset,
+    rows: &MemberRows,
+    fitted: &Fitted,
+) -> Result<(), SurrogateError> {
+    if config.polish_iterations == 0 {
+        return Ok(());
+    }
+    let all = rows.batch(data, None)?;
+    let started = Instant::now();
+    let report = super::lbfgs::polish(
+        &fitted.store.trainable_variables(),
+        config.polish_iterations,
+        || {
+            member_losses(
+                &fitted.network,
+                &all,
+                spec.objectives,
+                spec.constraints,
+                false,
+            )?
+            .f_sum(Kind::Float)
+            .context("summing the members' losses")
+        },
+    )?;
+    tracing::debug!(
+        ?report,
+        seconds = started.elapsed().as_secs_f64(),
+        "L-BFGS polish of the trained network"
+    );
+    Ok(())
 }
 
 /// The epoch count chosen by cross-validation, the folds' best epochs and the time taken.
