@@ -4,7 +4,9 @@
 
 use crate::problems::Builtin;
 use crate::sampling::SamplingMethod;
-use crate::surrogate::torch::constraint_targets::ConstraintTarget;
+use crate::surrogate::torch::constraint_targets::{
+    ConstraintProbability, ConstraintScale, ConstraintTarget,
+};
 use crate::surrogate::torch::networks::Activation;
 use crate::surrogate::torch::precision::Precision;
 use crate::surrogate::torch::targets::Normalization;
@@ -194,6 +196,10 @@ pub struct NeuralSection {
     pub normalization: Option<Normalization>,
     /// What the constraint heads learn: `auto`, `label` or `value`.
     pub constraint_target: Option<ConstraintTarget>,
+    /// The scale of a value head's target: `rms` or `median`.
+    pub constraint_scale: Option<ConstraintScale>,
+    /// A value head's probability of feasibility: `held-out` or `logistic`.
+    pub constraint_probability: Option<ConstraintProbability>,
     /// Ensemble: the members' body (`mlp`, `resnet` or `ft-transformer`).
     pub member: Option<MemberKind>,
     /// Ensemble: number of members.

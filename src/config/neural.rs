@@ -190,6 +190,12 @@ pub fn resolve_neural(
     if let Some(target) = section.constraint_target {
         config.constraint_target = target;
     }
+    if let Some(scale) = section.constraint_scale {
+        config.constraint_scale = scale;
+    }
+    if let Some(probability) = section.constraint_probability {
+        config.constraint_probability = probability;
+    }
     let training = &mut config.training;
     if let Some(rate) = section.learning_rate {
         training.learning_rate = rate;
@@ -264,6 +270,8 @@ fn section_of(config: &JointConfig) -> NeuralSection {
         mode: Some(config.mode.as_str().to_string()),
         normalization: Some(config.normalization),
         constraint_target: Some(config.constraint_target),
+        constraint_scale: Some(config.constraint_scale),
+        constraint_probability: Some(config.constraint_probability),
         learning_rate: Some(t.learning_rate),
         batch_size: Some(t.batch_size),
         epochs: t.epochs,

@@ -1,6 +1,7 @@
 //! Configuration tests: good and bad files, overrides, round trip, documentation coverage.
 
 use super::*;
+use crate::surrogate::torch::constraint_targets::{ConstraintProbability, ConstraintScale};
 use crate::surrogate::torch::training::{FinalModel, TrainingConfig};
 use std::path::Path;
 
@@ -401,7 +402,7 @@ fn every_config_key_is_documented() {
 /// Neural `[surrogate]` bodies that set every key of their kind.
 const NEURAL: [&str; 5] = [
     "kind = \"mlp\"\nmode = \"o\"\nnormalization = \"standard\"\nwidth = 16\ndepth = 2\nactivation = \"gelu\"\nepochs = 50\n",
-    "kind = \"resnet\"\nhidden = 32\nblocks = 1\ndropout = 0.1\ncv_time_budget = \"30s\"\npatience = 10\n",
+    "kind = \"resnet\"\nhidden = 32\nblocks = 1\ndropout = 0.1\ncv_time_budget = \"30s\"\npatience = 10\nconstraint_scale = \"rms\"\nconstraint_probability = \"held-out\"\n",
     "kind = \"ensemble\"\nmember = \"resnet\"\nmembers = 2\nbootstrap = false\nmax_epochs = 100\ncv_folds = 2\nbatch_size = 64\nlearning_rate = 0.002\ndevice = \"cpu\"\n",
     "kind = \"ft-transformer\"\nwidth = 64\nheads = 8\nblocks = 1\nffn_hidden = 96\nattention_dropout = 0.2\nffn_dropout = 0.0\nresidual_dropout = 0.05\nprecision = \"bf16\"\nfinal_model = \"refit\"\nepochs = 5\n",
     "kind = \"ensemble\"\nmember = \"ft-transformer\"\nmembers = 2\nheads = 2\n",
@@ -421,6 +422,12 @@ fn neural_surrogates_resolve_and_round_trip() {
         assert_eq!(again.surrogate, config.surrogate, "{rendered}");
         assert_eq!(again.to_toml(), rendered);
     }
+    let config = load(&with_surrogate(NEURAL[1]), &[]).unwrap();
+    let SurrogateConfig::Neural(joint) = &config.surrogate else {
+        panic!("{:?}", config.surrogate);
+    };
+    assert_eq!(joint.constraint_scale, ConstraintScale::Rms);
+    assert_eq!(joint.constraint_probability, ConstraintProbability::HeldOut);
     let config = load(&with_surrogate(NEURAL[2]), &[]).unwrap();
     match config.surrogate {
         SurrogateConfig::Ensemble(ensemble) => {
@@ -527,6 +534,14 @@ fn neural_surrogate_errors_name_the_key() {
         (
             "kind = \"ft-transformer\"\nprecision = \"f16\"\n",
             "expected one of `auto`, `f32`, `bf16`",
+        ),
+        (
+            "kind = \"mlp\"\nconstraint_probability = \"calibrated\"\n",
+            "expected `logistic` or `held-out`",
+        ),
+        (
+            "kind = \"mlp\"\nconstraint_scale = \"mean\"\n",
+            "expected `median` or `rms`",
         ),
         (
             "kind = \"ensemble\"\nfinal_model = \"folds\"\n",

@@ -62,7 +62,7 @@ impl Trainer for EnsembleTrainer {
         let prepared = prepare(member, data)?;
         let rows = prepared.dataset.rows();
         let members = self.config.members as i64;
-        let epochs = with_seed(seed, || choose_epochs(member, &prepared, seed))?;
+        let choice = with_seed(seed, || choose_epochs(member, &prepared, seed))?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let training_seed: u64 = rng.random();
         let member_rows = if self.config.bootstrap {
@@ -81,9 +81,12 @@ impl Trainer for EnsembleTrainer {
             MemberRows::all(members, rows)
         };
         let model = with_seed(training_seed, || {
-            fit_final(member, &prepared, &member_rows, epochs)
+            fit_final(member, &prepared, &member_rows, &choice)
         })?;
-        Ok(Box::new(EnsembleModel { model, epochs }))
+        Ok(Box::new(EnsembleModel {
+            model,
+            epochs: choice.epochs,
+        }))
     }
 }
 
@@ -116,7 +119,7 @@ impl Model for EnsembleModel {
         let (objectives, scores) = self.model.predict_tensors(x)?;
         let (mean, variance) = mean_and_variance(&objectives)?;
         let (feasibility, constraint_scores) = if self.model.models_constraints() {
-            let probabilities = scores.f_sigmoid().context("constraint probabilities")?;
+            let probabilities = self.model.probabilities(&scores)?;
             let (p, _) = mean_and_variance(&probabilities)?;
             let (s, _) = mean_and_variance(&scores)?;
             (Some(tensor_to_rows(&p)?), Some(tensor_to_rows(&s)?))

@@ -21,7 +21,9 @@
 
 use tch::{nn, Device, Kind, Tensor};
 
-use super::constraint_targets::{ConstraintTarget, ConstraintTargets};
+use super::constraint_targets::{
+    probabilities, ConstraintProbability, ConstraintScale, ConstraintTarget, ConstraintTargets,
+};
 use super::networks::{Architecture, Network};
 use super::targets::{Normalization, Targets};
 use super::training::{
@@ -71,6 +73,8 @@ pub struct JointConfig {
     pub mode: JointMode,
     pub normalization: Normalization,
     pub constraint_target: ConstraintTarget,
+    pub constraint_scale: ConstraintScale,
+    pub constraint_probability: ConstraintProbability,
     pub architecture: Architecture,
     pub training: TrainingConfig,
 }
@@ -83,6 +87,8 @@ impl JointConfig {
             mode: JointMode::default(),
             normalization: Normalization::default(),
             constraint_target: ConstraintTarget::default(),
+            constraint_scale: ConstraintScale::default(),
+            constraint_probability: ConstraintProbability::default(),
             training: TrainingConfig::for_architecture(&architecture),
             architecture,
         }
@@ -184,7 +190,12 @@ pub fn prepare(config: &JointConfig, data: &TrainingData) -> Result<Prepared, Su
     let constraint_targets = if k == 0 {
         ConstraintTargets::default()
     } else {
-        ConstraintTargets::fit(&data.constraints, k, config.constraint_target)
+        ConstraintTargets::fit(
+            &data.constraints,
+            k,
+            config.constraint_target,
+            config.constraint_scale,
+        )
     };
     let labels = if k == 0 {
         Tensor::f_zeros([rows as i64, 0], (Kind::Float, device)).context("empty labels")?
@@ -216,13 +227,22 @@ pub fn prepare(config: &JointConfig, data: &TrainingData) -> Result<Prepared, Su
     })
 }
 
+/// The number of training epochs and what the cross-validation measured on held-out rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochChoice {
+    pub epochs: usize,
+    /// Per constraint head, its held-out root mean squared error (empty when no
+    /// cross-validation ran: fixed epochs, too few rows, no constraints).
+    pub constraint_error: Vec<f64>,
+}
+
 /// The number of epochs: fixed, or chosen by cross-validation (logged).
 pub fn choose_epochs(
     config: &JointConfig,
     prepared: &Prepared,
     seed: u64,
-) -> Result<usize, SurrogateError> {
-    choose_epochs_keeping(config, prepared, seed, false).map(|(epochs, _)| epochs)
+) -> Result<EpochChoice, SurrogateError> {
+    choose_epochs_keeping(config, prepared, seed, false).map(|(choice, _)| choice)
 }
 
 /// [`choose_epochs`], and with `keep_folds` the cross-validation's fold networks at their
@@ -232,9 +252,13 @@ fn choose_epochs_keeping(
     prepared: &Prepared,
     seed: u64,
     keep_folds: bool,
-) -> Result<(usize, Option<Fitted>), SurrogateError> {
+) -> Result<(EpochChoice, Option<Fitted>), SurrogateError> {
     if let Some(epochs) = config.training.epochs {
-        return Ok((epochs.max(1), None));
+        let choice = EpochChoice {
+            epochs: epochs.max(1),
+            constraint_error: Vec::new(),
+        };
+        return Ok((choice, None));
     }
     let spec = prepared.spec(&config.architecture);
     let (selection, folds) =
@@ -247,28 +271,43 @@ fn choose_epochs_keeping(
         constraint_rmse = ?selection.constraint_rmse,
         "neural surrogate: epochs selected by cross-validation"
     );
-    Ok((selection.epochs, folds))
+    let choice = EpochChoice {
+        epochs: selection.epochs,
+        constraint_error: selection.constraint_rmse,
+    };
+    Ok((choice, folds))
 }
 
-/// Trains the final network(s) for `epochs` epochs: one member per row of `rows` (one for a
+/// Trains the final network(s) for the chosen epochs: one member per row of `rows` (one for a
 /// plain joint model, several for an ensemble), trained together.
 pub fn fit_final(
     config: &JointConfig,
     prepared: &Prepared,
     rows: &MemberRows,
-    epochs: usize,
+    choice: &EpochChoice,
 ) -> Result<JointModel, SurrogateError> {
     let spec = prepared.spec(&config.architecture);
-    let fitted = fit(&spec, &config.training, &prepared.dataset, rows, epochs)?;
-    model_of(fitted, prepared, epochs)
+    let fitted = fit(
+        &spec,
+        &config.training,
+        &prepared.dataset,
+        rows,
+        choice.epochs,
+    )?;
+    model_of(fitted, config, prepared, choice)
 }
 
 /// The model of trained networks (every member predicts; the model averages them).
 fn model_of(
     fitted: Fitted,
+    config: &JointConfig,
     prepared: &Prepared,
-    epochs: usize,
+    choice: &EpochChoice,
 ) -> Result<JointModel, SurrogateError> {
+    let (normal_factor, normal_mask) = prepared
+        .constraint_targets
+        .probability_map(config.constraint_probability, &choice.constraint_error)
+        .upload(prepared.device)?;
     Ok(JointModel {
         _store: fitted.store,
         members: fitted.network.members(),
@@ -279,7 +318,9 @@ fn model_of(
         constraints: prepared.constraints,
         inputs: prepared.inputs,
         device: prepared.device,
-        epochs,
+        epochs: choice.epochs,
+        normal_factor,
+        normal_mask,
     })
 }
 
@@ -296,14 +337,14 @@ impl Trainer for JointTrainer {
         let prepared = prepare(&self.config, data)?;
         with_seed(seed, || {
             let keep_folds = self.config.training.final_model == FinalModel::Folds;
-            let (epochs, folds) = choose_epochs_keeping(&self.config, &prepared, seed, keep_folds)?;
+            let (choice, folds) = choose_epochs_keeping(&self.config, &prepared, seed, keep_folds)?;
             if let Some(folds) = folds {
-                let model = model_of(folds, &prepared, epochs)?;
+                let model = model_of(folds, &self.config, &prepared, &choice)?;
                 return Ok(Box::new(model) as Box<dyn Model>);
             }
             tch::manual_seed(seed.wrapping_add(1) as i64);
             let rows = MemberRows::all(1, prepared.dataset.rows());
-            let model = fit_final(&self.config, &prepared, &rows, epochs)?;
+            let model = fit_final(&self.config, &prepared, &rows, &choice)?;
             Ok(Box::new(model) as Box<dyn Model>)
         })
     }
@@ -322,6 +363,10 @@ pub struct JointModel {
     inputs: i64,
     device: Device,
     epochs: usize,
+    /// `[k]` each: how a feasibility score becomes a probability
+    /// ([`super::constraint_targets::probabilities`]).
+    normal_factor: Tensor,
+    normal_mask: Tensor,
 }
 
 fn score_gain(targets: &ConstraintTargets, device: Device) -> Result<Tensor, SurrogateError> {
@@ -370,6 +415,12 @@ impl JointModel {
 
     pub(super) fn models_constraints(&self) -> bool {
         self.constraints > 0
+    }
+
+    /// Probabilities of feasibility `[.., k]` from feasibility scores `[.., k]` (see
+    /// [`super::constraint_targets`]).
+    pub(super) fn probabilities(&self, scores: &Tensor) -> Result<Tensor, SurrogateError> {
+        probabilities(scores, &self.normal_factor, &self.normal_mask)
     }
 
     /// The members' mean input gradient `[rows, q, n]` of each objective. Members are
@@ -432,7 +483,7 @@ impl Model for JointModel {
         };
         let (objectives, scores) = (over_members(&objectives)?, over_members(&scores)?);
         let (feasibility, constraint_scores) = if self.models_constraints() {
-            let probabilities = scores.f_sigmoid().context("constraint probabilities")?;
+            let probabilities = self.probabilities(&scores)?;
             (
                 Some(tensor_to_rows(&probabilities)?),
                 Some(tensor_to_rows(&scores)?),

@@ -1,4 +1,5 @@
 use super::*;
+use crate::surrogate::torch::constraint_targets::ConstraintProbability;
 use crate::surrogate::torch::ensemble::{EnsembleConfig, EnsembleTrainer};
 use crate::surrogate::torch::ft_transformer::FtSettings;
 use crate::surrogate::torch::networks::Activation;
@@ -451,6 +452,37 @@ fn value_heads_point_to_a_feasible_region_no_training_row_reaches() {
     // Labels alone: all 0, nothing to learn but "infeasible everywhere".
     let labels = scores(ConstraintTarget::Label);
     assert!(labels.iter().all(|&s| s < -3.0), "label scores {labels:?}");
+}
+
+#[test]
+fn held_out_probabilities_are_as_sharp_as_the_constraint_head_is_accurate() {
+    // A linear constraint the network learns almost exactly: c = x0 + x1 − 1.
+    let train = data(300, 21);
+    let near = [vec![0.56, 0.5, 0.5], vec![0.44, 0.5, 0.5]];
+    let probabilities = |choice: ConstraintProbability| {
+        let mut config = small("mlp", None);
+        config.constraint_probability = choice;
+        let model = JointTrainer::new(config).fit(&train, 5).unwrap();
+        let prediction = model.predict(&near).unwrap();
+        prediction
+            .feasibility
+            .unwrap()
+            .into_iter()
+            .map(|p| p[0])
+            .collect::<Vec<f64>>()
+    };
+    // 0.06 inside and outside the boundary: the logistic score (4 · asinh(c / s), s ≈ 0.4)
+    // leaves both near ½; the held-out error (a few hundredths) makes them nearly sure.
+    let logistic = probabilities(ConstraintProbability::Logistic);
+    assert!(
+        logistic[0] < 0.8 && logistic[1] > 0.2,
+        "logistic {logistic:?}"
+    );
+    let held_out = probabilities(ConstraintProbability::HeldOut);
+    assert!(
+        held_out[0] > 0.9 && held_out[1] < 0.1,
+        "held-out {held_out:?} (logistic {logistic:?})"
+    );
 }
 
 #[test]
