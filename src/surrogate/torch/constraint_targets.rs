@@ -192,17 +192,17 @@ impl ConstraintTargets {
         choice: ConstraintProbability,
         held_out_error: &[f64],
     ) -> ProbabilityMap {
-        let gains = self.score_gain();
+        let held_out = choice == ConstraintProbability::HeldOut;
         let per_head: Vec<Option<f64>> = self
             .heads
             .iter()
-            .zip(&gains)
             .enumerate()
-            .map(|(j, (head, gain))| {
-                let calibrated = choice == ConstraintProbability::HeldOut
-                    && matches!(head, HeadKind::Value { .. });
+            .map(|(j, head)| {
+                if !held_out || !matches!(head, HeadKind::Value { .. }) {
+                    return None;
+                }
                 let error = held_out_error.get(j).copied().filter(|e| e.is_finite())?;
-                calibrated.then(|| 1.0 / (gain * error.max(MIN_HELD_OUT_ERROR)))
+                Some(1.0 / (VALUE_SCORE_GAIN * error.max(MIN_HELD_OUT_ERROR)))
             })
             .collect();
         ProbabilityMap {

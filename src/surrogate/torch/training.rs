@@ -26,8 +26,8 @@
 //!   at least 1). Each fold's held-out error per constraint head at its best epoch is kept
 //!   too, pooled into [`EpochSelection::constraint_rmse`]: how well each constraint is known
 //!   (logged, and the `σ` of a value head's held-out probability of feasibility, see
-//!   [`super::constraint_targets`]). With fewer than `2 × cv_folds` rows there is no CV and `min(patience,
-//!   max_epochs)` epochs are used. [`Stacking::Sequential`] trains the folds (and ensemble
+//!   [`super::constraint_targets`]). With fewer than `2 × cv_folds` rows there is no CV and
+//!   `min(patience, max_epochs)` epochs are used. [`Stacking::Sequential`] trains the folds (and ensemble
 //!   members) one after the other instead, as `M = 1` networks: the reference the stacked
 //!   training is benchmarked against, and a fallback when `M` networks do not fit in memory.
 //! - Final model ([`FinalModel`]): `Refit` trains a fresh network on every row for the
