@@ -8,6 +8,7 @@
 use super::duration::{duration_from_value, format_duration};
 use super::file::{DurationValue, MemberKind, NeuralSection, SurrogateSection};
 use super::resolve::SurrogateConfig;
+use crate::surrogate::torch::constraint_targets::ConstraintProbability;
 use crate::surrogate::torch::ensemble::EnsembleConfig;
 use crate::surrogate::torch::ft_transformer::FtSettings;
 use crate::surrogate::torch::joint::{JointConfig, JointMode};
@@ -206,6 +207,8 @@ pub fn resolve_neural(
     training.cv_folds = section.cv_folds.unwrap_or(training.cv_folds);
     training.patience = section.patience.unwrap_or(training.patience);
     training.polish_iterations = section.polish.unwrap_or(training.polish_iterations);
+    training.held_out_near_boundary =
+        config.constraint_probability == ConstraintProbability::HeldOutBoundary;
     if kind == "ensemble" {
         // An ensemble trains its members after the cross-validation; the fold networks are
         // not its members.

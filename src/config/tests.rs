@@ -403,7 +403,7 @@ fn every_config_key_is_documented() {
 const NEURAL: [&str; 5] = [
     "kind = \"mlp\"\nmode = \"o\"\nnormalization = \"standard\"\nwidth = 16\ndepth = 2\nactivation = \"gelu\"\nepochs = 50\n",
     "kind = \"resnet\"\nhidden = 32\nblocks = 1\ndropout = 0.1\ncv_time_budget = \"30s\"\npatience = 10\nconstraint_scale = \"rms\"\nconstraint_probability = \"held-out\"\n",
-    "kind = \"ensemble\"\nmember = \"resnet\"\nmembers = 2\nbootstrap = false\nmax_epochs = 100\ncv_folds = 2\nbatch_size = 64\nlearning_rate = 0.002\ndevice = \"cpu\"\n",
+    "kind = \"ensemble\"\nmember = \"resnet\"\nmembers = 2\nbootstrap = false\nmax_epochs = 100\ncv_folds = 2\nbatch_size = 64\nlearning_rate = 0.002\ndevice = \"cpu\"\nconstraint_probability = \"held-out-boundary\"\n",
     "kind = \"ft-transformer\"\nwidth = 64\nheads = 8\nblocks = 1\nffn_hidden = 96\nattention_dropout = 0.2\nffn_dropout = 0.0\nresidual_dropout = 0.05\nprecision = \"bf16\"\nfinal_model = \"refit\"\nepochs = 5\n",
     "kind = \"ensemble\"\nmember = \"ft-transformer\"\nmembers = 2\nheads = 2\n",
 ];
@@ -428,11 +428,17 @@ fn neural_surrogates_resolve_and_round_trip() {
     };
     assert_eq!(joint.constraint_scale, ConstraintScale::Rms);
     assert_eq!(joint.constraint_probability, ConstraintProbability::HeldOut);
+    assert!(!joint.training.held_out_near_boundary);
     let config = load(&with_surrogate(NEURAL[2]), &[]).unwrap();
     match config.surrogate {
         SurrogateConfig::Ensemble(ensemble) => {
             assert_eq!(ensemble.members, 2);
             assert!(!ensemble.bootstrap);
+            assert_eq!(
+                ensemble.member.constraint_probability,
+                ConstraintProbability::HeldOutBoundary
+            );
+            assert!(ensemble.member.training.held_out_near_boundary);
             assert!(matches!(
                 ensemble.member.architecture,
                 Architecture::Resnet { width: 192, .. }
@@ -537,7 +543,7 @@ fn neural_surrogate_errors_name_the_key() {
         ),
         (
             "kind = \"mlp\"\nconstraint_probability = \"calibrated\"\n",
-            "expected `logistic` or `held-out`",
+            "expected one of `logistic`, `held-out`, `held-out-boundary`",
         ),
         (
             "kind = \"mlp\"\nconstraint_scale = \"mean\"\n",

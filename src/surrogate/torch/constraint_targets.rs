@@ -91,6 +91,17 @@ pub enum ConstraintProbability {
     /// `Φ(t̂ / σ)` with `σ` the head's held-out error in the cross-validation (the logistic
     /// form where no cross-validation ran).
     HeldOut,
+    /// [`ConstraintProbability::HeldOut`] with `σ` measured on the held-out rows the head
+    /// predicts near its boundary (see `training::boundary_weights`): sharper where fronts lie
+    /// on several boundaries at once.
+    HeldOutBoundary,
+}
+
+impl ConstraintProbability {
+    /// Whether a value head's probability is `Φ(t̂ / σ)` (either held-out form).
+    pub fn is_held_out(self) -> bool {
+        matches!(self, Self::HeldOut | Self::HeldOutBoundary)
+    }
 }
 
 /// A value head's held-out error below this is taken as this (a perfect fit on the folds
@@ -183,16 +194,16 @@ impl ConstraintTargets {
             .collect()
     }
 
-    /// How each head's score becomes a probability: under [`ConstraintProbability::HeldOut`]
-    /// a value head with a held-out error `σ` (`held_out_error`, per head; empty when no
-    /// cross-validation ran) maps its score `g · t̂` to `Φ(t̂ / σ)`; every other head to
-    /// `sigmoid(score)`.
+    /// How each head's score becomes a probability: under either held-out form
+    /// ([`ConstraintProbability::is_held_out`]) a value head with a held-out error `σ`
+    /// (`held_out_error`, per head; empty when no cross-validation ran) maps its score `g · t̂`
+    /// to `Φ(t̂ / σ)`; every other head to `sigmoid(score)`.
     pub fn probability_map(
         &self,
         choice: ConstraintProbability,
         held_out_error: &[f64],
     ) -> ProbabilityMap {
-        let held_out = choice == ConstraintProbability::HeldOut;
+        let held_out = choice.is_held_out();
         let per_head: Vec<Option<f64>> = self
             .heads
             .iter()

@@ -24,7 +24,8 @@
 //!   wall-clock budget `cv_time_budget` runs out (each member then counts its best epoch so
 //!   far). The count used for the final model is the mean of the folds' best epochs (rounded,
 //!   at least 1). Each fold's held-out error per constraint head at its best epoch is kept
-//!   too, pooled into [`EpochSelection::constraint_rmse`]: how well each constraint is known
+//!   too (with [`TrainingConfig::held_out_near_boundary`] a value head's is measured near
+//!   its predicted boundary, see [`boundary_weights`]), pooled into [`EpochSelection::constraint_rmse`]: how well each constraint is known
 //!   (logged, and the `σ` of a value head's held-out probability of feasibility, see
 //!   [`super::constraint_targets`]). With fewer than `2 × cv_folds` rows there is no CV and
 //!   `min(patience, max_epochs)` epochs are used. [`Stacking::Sequential`] trains the folds (and ensemble
@@ -116,6 +117,10 @@ pub struct TrainingConfig {
     /// Folds and members trained together (default) or one after the other; not a key of the
     /// configuration file.
     pub stacking: Stacking,
+    /// Measure a value head's held-out error near its predicted boundary
+    /// ([`boundary_weights`]) instead of over all held-out rows (set by
+    /// `constraint_probability = "held-out-boundary"`).
+    pub held_out_near_boundary: bool,
 }
 
 impl Default for TrainingConfig {
@@ -133,6 +138,7 @@ impl Default for TrainingConfig {
             final_model: FinalModel::Refit,
             polish_iterations: 0,
             stacking: Stacking::Stacked,
+            held_out_near_boundary: false,
         }
     }
 }
@@ -356,26 +362,27 @@ pub struct Fitted {
     pub network: Network,
     pub best_epochs: Vec<usize>,
     /// Per member, per constraint head: the mean squared error on the member's held-out rows
-    /// at its best epoch — a value head's output against its target, a label head's
-    /// probability against its label (a member's row is empty without validation or
-    /// constraints).
+    /// at its best epoch — a value head's output against its target (rows weighted by
+    /// [`boundary_weights`] with [`TrainingConfig::held_out_near_boundary`]), a label head's probability against its label (a member's row is
+    /// empty without validation or constraints).
     pub constraint_errors: Vec<Vec<f64>>,
 }
 
 /// Each member's mean squared error per constraint head `[M, k]` from the network's `output`
 /// on `batch`, weighted by the rows' weights: a value head's output against its normalized
-/// value, a label head's probability against the 0/1 label (the Brier score; see
-/// [`head_estimates`]).
+/// value (with `near_boundary` also weighted by [`boundary_weights`]), a label
+/// head's probability against the 0/1 label (the Brier score; see [`head_estimates`]).
 fn constraint_head_errors(
     output: &Tensor,
     batch: &Batch,
-    objectives: i64,
-    constraints: i64,
+    spec: &NetworkSpec<'_>,
+    near_boundary: bool,
 ) -> Result<Tensor, SurrogateError> {
-    let squared = output
-        .f_narrow(-1, objectives, constraints)
+    let estimates = output
+        .f_narrow(-1, spec.objectives, spec.constraints)
         .context("splitting constraint outputs")
-        .and_then(|heads| head_estimates(&heads, &batch.value_mask))?
+        .and_then(|heads| head_estimates(&heads, &batch.value_mask))?;
+    let squared = estimates
         .f_sub(&batch.labels)
         .and_then(|d| d.f_square())
         .context("the constraint heads' held-out errors")?;
@@ -385,7 +392,46 @@ fn constraint_head_errors(
         .map(|w| w.f_unsqueeze(-1))
         .transpose()
         .context("row weights")?;
+    let weights = if near_boundary {
+        let near = boundary_weights(&estimates, &batch.value_mask)
+            .context("the constraint heads' boundary weights")?;
+        Some(match weights {
+            Some(weights) => weights.f_mul(&near).context("row weights")?,
+            None => near,
+        })
+    } else {
+        weights
+    };
     weighted_row_mean(&squared, weights.as_ref()).context("the constraint heads' held-out errors")
+}
+
+/// Width `τ` (in target units) of the band around a value head's predicted boundary
+/// (`t̂ = 0`) in which its held-out error is measured.
+const BOUNDARY_WIDTH: f64 = 0.2;
+/// The weight every held-out row keeps however far from the boundary (so that without rows
+/// near it the error is the plain mean over all rows).
+const BOUNDARY_FLOOR: f64 = 1e-3;
+
+/// Per row and constraint head `[.., k]`: `exp(−(t̂/τ)²) + 10⁻³` for a value head's
+/// held-out estimate `t̂` ([`BOUNDARY_WIDTH`] `τ`), 1 for a label head.
+///
+/// Why: a value head's held-out error `σ` sets the sharpness of its probability of
+/// feasibility `Φ(t̂/σ)`, which is between 0 and 1 only where the head predicts the boundary;
+/// so `σ` should be the head's error *there* (the spread of the true `t` given `t̂ ≈ 0`).
+/// Rows predicted far from it, where targets and errors are large (the initial design's
+/// corners), would blur the probabilities where the front lies: OSY's front sits on up to
+/// four constraint boundaries at once, and the refinement then stays a blurred `σ` inside
+/// each. Weighting by the estimate, not the true target, keeps `σ` honest for a head that
+/// predicts nothing (always `t̂ ≈ 0`, so every row counts).
+fn boundary_weights(estimates: &Tensor, value_mask: &Tensor) -> Result<Tensor, tch::TchError> {
+    let near = estimates
+        .f_div_scalar(BOUNDARY_WIDTH)?
+        .f_square()?
+        .f_neg()?
+        .f_exp()?
+        .f_add_scalar(BOUNDARY_FLOOR)?;
+    // value_mask · near + (1 − value_mask)
+    near.f_sub_scalar(1.0)?.f_mul(value_mask)?.f_add_scalar(1.0)
 }
 
 /// The mean over rows (dimension 1) of `values` (`[M, B]` or `[M, B, k]`), weighted by
@@ -666,7 +712,7 @@ pub fn train(
                 .collect();
             if spec.constraints > 0 && !improved.is_empty() {
                 let errors =
-                    constraint_head_errors(&output, batch, spec.objectives, spec.constraints)?;
+                    constraint_head_errors(&output, batch, spec, config.held_out_near_boundary)?;
                 let errors = super::tensor_to_rows(&errors)?;
                 for &member in &improved {
                     stopping.constraint_errors[member] = errors[member].clone();
@@ -777,7 +823,8 @@ pub struct EpochSelection {
     pub fold_epochs: Vec<usize>,
     pub seconds: f64,
     /// Per constraint head: the root mean squared held-out error over the folds at their
-    /// best epochs (empty without CV or without constraints).
+    /// best epochs, with [`TrainingConfig::held_out_near_boundary`] a value head's near its
+    /// predicted boundary (empty without CV or without constraints).
     pub constraint_rmse: Vec<f64>,
 }
 

@@ -295,6 +295,72 @@ fn cross_validation_measures_each_value_heads_held_out_error() {
 }
 
 #[test]
+fn boundary_weights_favour_value_heads_predicted_near_their_boundary() {
+    // Two rows, a value head and a label head.
+    let estimates = Tensor::from_slice(&[0f32, 0.9, 0.2, 0.1]).view([2, 2]);
+    let mask = Tensor::from_slice(&[1f32, 0.0]);
+    let weights = boundary_weights(&estimates, &mask).unwrap();
+    let weights: Vec<f64> = Vec::<f32>::try_from(weights.flatten(0, -1))
+        .unwrap()
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let expected = [
+        1.0 + BOUNDARY_FLOOR,
+        1.0,
+        (-1f64).exp() + BOUNDARY_FLOOR,
+        1.0,
+    ];
+    for (got, want) in weights.iter().zip(expected) {
+        assert!((got - want).abs() < 1e-6, "{weights:?} != {expected:?}");
+    }
+}
+
+#[test]
+fn held_out_near_boundary_measures_the_error_where_the_head_predicts_its_boundary() {
+    // `t = 2 (x0 − ½)`, exact where |t| < 0.4 and noisy (±1) elsewhere: near the boundary
+    // (`held-out-boundary`) the error is the small one near `t = 0`; over all rows (the
+    // default) about 0.45.
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let rows = 300;
+    let (mut x, mut y, mut targets) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rows {
+        let point: Vec<f32> = (0..3).map(|_| rng.random::<f32>()).collect();
+        let t = 2.0 * (point[0] - 0.5);
+        let noise = if t.abs() < 0.4 {
+            0.0
+        } else {
+            rng.random::<f32>() * 2.0 - 1.0
+        };
+        y.push(point[1]);
+        targets.push(t + noise);
+        x.extend(point);
+    }
+    let n = rows as i64;
+    let data = Dataset {
+        x: Tensor::from_slice(&x).view([n, 3]),
+        objectives: Tensor::from_slice(&y).view([n, 1]),
+        labels: Tensor::from_slice(&targets).view([n, 1]),
+        value_mask: Tensor::from_slice(&[1f32]),
+    };
+    let architecture = mlp();
+    let error = |held_out_near_boundary: bool| {
+        let settings = TrainingConfig {
+            held_out_near_boundary,
+            ..config()
+        };
+        let selection = with_seed(2, || {
+            select_epochs(&spec(&architecture), &settings, &data, 5)
+        })
+        .unwrap();
+        selection.constraint_rmse[0]
+    };
+    let (near, all) = (error(true), error(false));
+    assert!(near < 0.25, "held-out error near the boundary {near}");
+    assert!(all > 0.35, "held-out error over all rows {all}");
+}
+
+#[test]
 fn polish_brings_the_refit_closer_to_the_data_and_to_held_out_rows() {
     let data = dataset(200, 0.0, 5);
     let unseen = dataset(200, 0.0, 6);
