@@ -278,7 +278,11 @@ pub fn probabilities(
 }
 
 /// Per head: `where_one` where `mask` is 1, `where_zero` where it is 0.
-fn blend(where_one: &Tensor, where_zero: &Tensor, mask: &Tensor) -> Result<Tensor, tch::TchError> {
+pub(super) fn blend(
+    where_one: &Tensor,
+    where_zero: &Tensor,
+    mask: &Tensor,
+) -> Result<Tensor, tch::TchError> {
     let other = mask.f_neg()?.f_add_scalar(1.0)?;
     where_one.f_mul(mask)?.f_add(&where_zero.f_mul(&other)?)
 }

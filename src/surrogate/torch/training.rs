@@ -54,7 +54,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn::OptimizerConfig;
 use tch::{nn, Device, Kind, Tensor};
 
-use super::constraint_targets::{constraint_loss, head_estimates};
+use super::constraint_targets::{blend, constraint_loss, head_estimates};
 use super::networks::{copy_member, Architecture, Network};
 use super::TorchResultExt;
 use crate::surrogate::SurrogateError;
@@ -430,8 +430,7 @@ fn boundary_weights(estimates: &Tensor, value_mask: &Tensor) -> Result<Tensor, t
         .f_neg()?
         .f_exp()?
         .f_add_scalar(BOUNDARY_FLOOR)?;
-    // value_mask · near + (1 − value_mask)
-    near.f_sub_scalar(1.0)?.f_mul(value_mask)?.f_add_scalar(1.0)
+    blend(&near, &near.f_ones_like()?, value_mask)
 }
 
 /// The mean over rows (dimension 1) of `values` (`[M, B]` or `[M, B, k]`), weighted by

@@ -246,29 +246,46 @@ fn restoring_best_returns_each_member_at_its_best_validation_epoch() {
     assert!(none.is_none());
 }
 
+/// `rows` uniform points in `[0, 1]³` (seeded), each with the objective and constraint
+/// targets `row(point, rng)` returns (the rng draws after the point's, for noise); heads as in
+/// `value_mask`.
+fn constraint_dataset(
+    seed: u64,
+    rows: usize,
+    value_mask: &[f32],
+    mut row: impl FnMut(&[f32], &mut ChaCha8Rng) -> (f32, Vec<f32>),
+) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut x, mut y, mut targets) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rows {
+        let point: Vec<f32> = (0..3).map(|_| rng.random::<f32>()).collect();
+        let (objective, constraints) = row(&point, &mut rng);
+        y.push(objective);
+        targets.extend(constraints);
+        x.extend(point);
+    }
+    let n = rows as i64;
+    Dataset {
+        x: Tensor::from_slice(&x).view([n, 3]),
+        objectives: Tensor::from_slice(&y).view([n, 1]),
+        labels: Tensor::from_slice(&targets).view([n, value_mask.len() as i64]),
+        value_mask: Tensor::from_slice(value_mask),
+    }
+}
+
 #[test]
 fn cross_validation_measures_each_value_heads_held_out_error() {
     // A value head on `x0 − x1` (learnable), one on noise (not) and a label head on
     // `x2 > 0.5` (learnable, its error a Brier score): the held-out errors must tell them
     // apart, folds trained together or one after the other.
-    let mut rng = ChaCha8Rng::seed_from_u64(8);
-    let rows = 90;
-    let (mut x, mut y, mut targets) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rows {
-        let point: Vec<f32> = (0..3).map(|_| rng.random::<f32>()).collect();
-        y.push(point[2]);
-        targets.push(point[0] - point[1]);
-        targets.push(rng.random::<f32>() * 2.0 - 1.0);
-        targets.push(if point[2] > 0.5 { 1.0 } else { 0.0 });
-        x.extend(point);
-    }
-    let n = rows as i64;
-    let data = Dataset {
-        x: Tensor::from_slice(&x).view([n, 3]),
-        objectives: Tensor::from_slice(&y).view([n, 1]),
-        labels: Tensor::from_slice(&targets).view([n, 3]),
-        value_mask: Tensor::from_slice(&[1f32, 1.0, 0.0]),
-    };
+    let data = constraint_dataset(8, 90, &[1.0, 1.0, 0.0], |point, rng| {
+        let targets = vec![
+            point[0] - point[1],
+            rng.random::<f32>() * 2.0 - 1.0,
+            if point[2] > 0.5 { 1.0 } else { 0.0 },
+        ];
+        (point[2], targets)
+    });
     let architecture = mlp();
     let spec = NetworkSpec {
         constraints: 3,
@@ -321,28 +338,15 @@ fn held_out_near_boundary_measures_the_error_where_the_head_predicts_its_boundar
     // `t = 2 (x0 − ½)`, exact where |t| < 0.4 and noisy (±1) elsewhere: near the boundary
     // (`held-out-boundary`) the error is the small one near `t = 0`; over all rows (the
     // default) about 0.45.
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let rows = 300;
-    let (mut x, mut y, mut targets) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rows {
-        let point: Vec<f32> = (0..3).map(|_| rng.random::<f32>()).collect();
+    let data = constraint_dataset(3, 300, &[1.0], |point, rng| {
         let t = 2.0 * (point[0] - 0.5);
         let noise = if t.abs() < 0.4 {
             0.0
         } else {
             rng.random::<f32>() * 2.0 - 1.0
         };
-        y.push(point[1]);
-        targets.push(t + noise);
-        x.extend(point);
-    }
-    let n = rows as i64;
-    let data = Dataset {
-        x: Tensor::from_slice(&x).view([n, 3]),
-        objectives: Tensor::from_slice(&y).view([n, 1]),
-        labels: Tensor::from_slice(&targets).view([n, 1]),
-        value_mask: Tensor::from_slice(&[1f32]),
-    };
+        (point[1], vec![t + noise])
+    });
     let architecture = mlp();
     let error = |held_out_near_boundary: bool| {
         let settings = TrainingConfig {
