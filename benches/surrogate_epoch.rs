@@ -35,6 +35,8 @@ fn main() {
         reference_point: None,
         exploration: 0.0,
         refine: false,
+        probe_fraction: 0.0,
+        probe_scale: 0.05,
         seed: 1,
     };
     let trainer = GpTrainer::new(GpConfig::default());

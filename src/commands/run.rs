@@ -313,6 +313,8 @@ pub fn strategy_config(config: &RunConfig) -> StrategyConfig {
         reference_point: config.problem.reference_point.clone(),
         exploration: optimizer.exploration,
         refine: optimizer.refine,
+        probe_fraction: optimizer.probe_fraction,
+        probe_scale: optimizer.probe_scale,
         seed: optimizer.seed,
     }
 }

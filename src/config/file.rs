@@ -147,6 +147,10 @@ pub struct OptimizerSection {
     pub exploration: Option<f64>,
     /// Refine each proposed batch by a pattern search on the surrogate.
     pub refine: Option<bool>,
+    /// Share of each proposed batch moved by a small random step (local probes).
+    pub probe_fraction: Option<f64>,
+    /// Standard deviation of a probe's step, as a fraction of each parameter's range.
+    pub probe_scale: Option<f64>,
 }
 
 /// The MOEA that searches the surrogate (or the true function).

@@ -27,6 +27,8 @@ pub mod defaults {
     pub const NUM_GENERATIONS: usize = 100;
     pub const RESAMPLE_FRACTION: f64 = 0.25;
     pub const SEED: u64 = 0;
+    /// Standard deviation of a local probe's step (`optimizer.probe_scale`), normalized.
+    pub const PROBE_SCALE: f64 = 0.1;
 }
 
 /// A fully resolved run configuration: no optional values left.
@@ -83,6 +85,10 @@ pub struct OptimizerConfig {
     pub exploration: f64,
     /// Refine each proposed batch on the surrogate (`strategy::refine`).
     pub refine: bool,
+    /// Share of each proposed batch moved by a small random step (`strategy::probes`).
+    pub probe_fraction: f64,
+    /// Standard deviation of a probe's step, in normalized units.
+    pub probe_scale: f64,
 }
 
 impl OptimizerConfig {
@@ -447,6 +453,8 @@ fn resolve_optimizer(
         nsga2,
         exploration: section.exploration.unwrap_or(0.0),
         refine: section.refine.unwrap_or(false),
+        probe_fraction: section.probe_fraction.unwrap_or(0.0),
+        probe_scale: section.probe_scale.unwrap_or(defaults::PROBE_SCALE),
     };
     let mut check = |ok: bool, message: String| {
         if !ok {
@@ -469,6 +477,20 @@ fn resolve_optimizer(
         format!(
             "optimizer.exploration = {}: must be a finite number ≥ 0",
             config.exploration
+        ),
+    );
+    check(
+        (0.0..=1.0).contains(&config.probe_fraction),
+        format!(
+            "optimizer.probe_fraction = {}: must be in [0, 1]",
+            config.probe_fraction
+        ),
+    );
+    check(
+        config.probe_scale.is_finite() && config.probe_scale > 0.0 && config.probe_scale <= 1.0,
+        format!(
+            "optimizer.probe_scale = {}: must be in (0, 1]",
+            config.probe_scale
         ),
     );
     check(
@@ -661,6 +683,8 @@ impl RunConfig {
             mutation_eta: Some(o.nsga2.mutation_eta),
             exploration: Some(o.exploration),
             refine: Some(o.refine),
+            probe_fraction: Some(o.probe_fraction),
+            probe_scale: Some(o.probe_scale),
         };
         let surrogate = match &self.surrogate {
             SurrogateConfig::None => SurrogateSection::None {},

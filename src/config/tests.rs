@@ -325,6 +325,28 @@ fn exploration_must_be_a_non_negative_number() {
 }
 
 #[test]
+fn probes_take_a_fraction_and_a_scale_and_round_trip() {
+    let message = error(
+        "[problem]\nbuiltin='zdt2'\n[optimizer]\nprobe_fraction=1.5\nprobe_scale=0.0\n",
+        &[],
+    );
+    assert!(
+        message.contains("optimizer.probe_fraction = 1.5"),
+        "{message}"
+    );
+    assert!(message.contains("optimizer.probe_scale = 0"), "{message}");
+    let config = load(
+        "[problem]\nbuiltin='zdt2'\n[optimizer]\nprobe_fraction=0.25\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config.optimizer.probe_fraction, 0.25);
+    assert_eq!(config.optimizer.probe_scale, 0.1);
+    let again = load(&config.to_toml(), &[]).unwrap();
+    assert_eq!(again.optimizer, config.optimizer);
+}
+
+#[test]
 fn every_error_is_reported_at_once() {
     let message = error(
         "[problem]\nbuiltin='zdt1'\n[optimizer]\nresample_fraction=0.0\nnum_generations=0\nn_initial=0\n",

@@ -42,6 +42,8 @@ fn strategy(problem: &Arc<dyn Problem>) -> Strategy {
         reference_point: Some(vec![1.1, 1.1]),
         exploration: 0.0,
         refine: false,
+        probe_fraction: 0.0,
+        probe_scale: 0.05,
         seed: 5,
     };
     Strategy::new(

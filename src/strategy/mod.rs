@@ -28,6 +28,7 @@
 //! in which results arrive never changes what is proposed.
 
 mod direct;
+pub mod probes;
 pub mod quality;
 pub mod refine;
 mod restore;
@@ -67,6 +68,11 @@ pub struct StrategyConfig {
     pub exploration: f64,
     /// Refine the selected batch by a pattern search on the surrogate (`optimizer.refine`).
     pub refine: bool,
+    /// Share of each proposed batch moved by a random step (`optimizer.probe_fraction`; 0:
+    /// none), see [`probes`].
+    pub probe_fraction: f64,
+    /// Standard deviation of that step in normalized units (`optimizer.probe_scale`).
+    pub probe_scale: f64,
     pub seed: u64,
 }
 

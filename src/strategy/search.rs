@@ -23,8 +23,10 @@
 //!   distinct mutated copies of the best ones fill the batch.
 //! - `optimizer.exploration = κ`: every step above ranks by `mean − κ·σ` where the model
 //!   predicts a variance. `optimizer.refine`: the chosen batch is then moved by a pattern
-//!   search on the surrogate ([`super::refine`]).
+//!   search on the surrogate ([`super::refine`]). `optimizer.probe_fraction`: that share of
+//!   the batch is then moved by a small random step ([`super::probes`]).
 
+use super::probes::perturb_share;
 use super::quality::feasible_probability;
 use super::refine::{refine_batch, RefineContext};
 use super::{moea_values, StrategyConfig};
@@ -150,6 +152,14 @@ pub fn propose<'a>(
             &evaluated,
         );
     }
+    perturb_share(
+        space,
+        &mut selected,
+        &evaluated,
+        config.probe_fraction,
+        config.probe_scale,
+        rng,
+    );
     let predicted = model.predict(&selected)?;
     let search_seconds = search_start.elapsed().as_secs_f64();
     let feasible = |i: usize| {
@@ -370,7 +380,7 @@ fn hypervolume_reference(config: &StrategyConfig) -> Option<&[f64]> {
         .filter(|reference| (2..=3).contains(&reference.len()))
 }
 
-fn is_duplicate(point: &[f64], others: &[Vec<f64>]) -> bool {
+pub(super) fn is_duplicate(point: &[f64], others: &[Vec<f64>]) -> bool {
     others.iter().any(|other| {
         other
             .iter()

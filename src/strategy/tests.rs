@@ -25,6 +25,8 @@ fn config(dim: usize, n_epochs: usize) -> StrategyConfig {
         reference_point: Some(vec![1.1, 1.1]),
         exploration: 0.0,
         refine: false,
+        probe_fraction: 0.0,
+        probe_scale: 0.05,
         seed: 7,
     }
 }
@@ -143,6 +145,47 @@ fn refining_the_batch_puts_zdt1_points_on_the_front() {
         hv_refined > hv_plain,
         "hypervolume {hv_refined} refined, {hv_plain} plain"
     );
+}
+
+#[test]
+fn local_probes_move_a_share_of_each_batch_reproducibly_and_resume_exactly() {
+    let problem = zdt1(10);
+    let mut base = config(10, 3);
+    base.num_generations = 10;
+    base.refine = true;
+    let run = |fraction: f64| {
+        let mut config = base.clone();
+        config.probe_fraction = fraction;
+        let mut strategy = oracle_strategy(&problem, config);
+        drive(&mut strategy, 10, |c| evaluate(problem.as_ref(), c), None);
+        strategy
+            .records()
+            .filter(|r| r.epoch > 0)
+            .map(|r| r.parameters.clone())
+            .collect::<Vec<_>>()
+    };
+    let probed = run(0.5);
+    assert_eq!(run(0.5), probed);
+    assert_ne!(run(0.0), probed);
+    // Every second point of each batch of 10 is a probe (15 in 3 epochs): the refinement put
+    // the 9 distance parameters on their bound 0, a probe takes some of them off it (all
+    // stay on with probability 2⁻⁹).
+    let probes_off_front = probed
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| i % 2 == 1 && p[1..].iter().any(|&x| x > 0.0))
+        .count();
+    assert!(
+        probes_off_front >= 14,
+        "{probes_off_front} of 15 probes off the front"
+    );
+    let small = zdt1(3);
+    let mut config = config(3, 3);
+    config.resample_size = 5;
+    config.num_generations = 5;
+    config.refine = true;
+    config.probe_fraction = 0.4;
+    check_resume_everywhere(&|| oracle_strategy(&small, config.clone()), &small);
 }
 
 #[test]
@@ -397,6 +440,8 @@ fn oracle_surrogate_on_dtlz2_with_the_demo_budget() {
         reference_point: Some(vec![1.1, 1.1, 1.1]),
         exploration: 0.0,
         refine: false,
+        probe_fraction: 0.0,
+        probe_scale: 0.05,
         seed: 1,
     };
     let mut strategy = oracle_strategy(&problem, config);
