@@ -176,6 +176,9 @@ pub enum SurrogateSection {
         learning_rate: Option<f64>,
         /// What predicts constraint satisfaction next to the GP's objectives.
         feasibility: Option<GpFeasibility>,
+        /// With `feasibility = "mlp"`: that network's keys (those of `kind = "mlp"`), as the
+        /// table `[surrogate.feasibility_network]`.
+        feasibility_network: Option<NeuralSection>,
     },
     /// Joint neural surrogate, multilayer perceptron body.
     Mlp(NeuralSection),
@@ -249,8 +252,9 @@ pub enum GpFeasibility {
     /// None: the GP trains on feasible rows only (the dmosopt baseline).
     #[default]
     None,
-    /// A joint `mlp` (default settings) trained on every row predicts feasibility; the GP
-    /// then trains on every row too.
+    /// A joint `mlp` trained on every row predicts feasibility (its keys in
+    /// `[surrogate.feasibility_network]`, defaults otherwise); the GP then trains on every
+    /// row too.
     Mlp,
     /// A GP per constraint regresses its value on every row; the probability that it holds is
     /// `Φ(μ/σ)` (constrained Bayesian optimization). The objective GP trains on every row too.

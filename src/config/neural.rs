@@ -14,6 +14,7 @@ use crate::surrogate::torch::ft_transformer::FtSettings;
 use crate::surrogate::torch::joint::{JointConfig, JointMode};
 use crate::surrogate::torch::networks::Architecture;
 use crate::surrogate::torch::training::FinalModel;
+use crate::surrogate::DeviceChoice;
 use std::time::Duration;
 
 /// Members of an ensemble by default.
@@ -265,8 +266,34 @@ pub fn resolve_neural(
     })
 }
 
-/// The file form of a joint configuration with every default written out.
-fn section_of(config: &JointConfig) -> NeuralSection {
+/// The joint `mlp` that predicts feasibility for `kind = "gp"` with `feasibility = "mlp"`,
+/// from `[surrogate.feasibility_network]` (the keys of `kind = "mlp"`); its device is the
+/// GP's unless the table sets one. Errors name the table's keys.
+pub fn resolve_feasibility_network(
+    section: &NeuralSection,
+    gp_device: DeviceChoice,
+    targets: (usize, usize),
+    errors: &mut Vec<String>,
+) -> JointConfig {
+    let mut own = Vec::new();
+    let resolved = resolve_neural("mlp", section, targets, &mut own);
+    errors.extend(
+        own.into_iter()
+            .map(|message| message.replacen("surrogate.", "surrogate.feasibility_network.", 1)),
+    );
+    let mut config = match resolved {
+        Some(SurrogateConfig::Neural(config)) => config,
+        _ => JointConfig::new(Architecture::default_mlp()),
+    };
+    if section.device.is_none() {
+        config.device = gp_device;
+    }
+    config
+}
+
+/// The file form of a joint configuration with every default written out (a neural kind's
+/// `[surrogate]`, or `[surrogate.feasibility_network]`).
+pub fn joint_section(config: &JointConfig) -> NeuralSection {
     let t = &config.training;
     let mut section = NeuralSection {
         device: Some(config.device),
@@ -325,12 +352,12 @@ fn section_of(config: &JointConfig) -> NeuralSection {
 pub fn neural_section(config: &SurrogateConfig) -> Option<SurrogateSection> {
     match config {
         SurrogateConfig::Neural(joint) => Some(match joint.architecture {
-            Architecture::Mlp { .. } => SurrogateSection::Mlp(section_of(joint)),
-            Architecture::Resnet { .. } => SurrogateSection::Resnet(section_of(joint)),
-            Architecture::FtTransformer(_) => SurrogateSection::FtTransformer(section_of(joint)),
+            Architecture::Mlp { .. } => SurrogateSection::Mlp(joint_section(joint)),
+            Architecture::Resnet { .. } => SurrogateSection::Resnet(joint_section(joint)),
+            Architecture::FtTransformer(_) => SurrogateSection::FtTransformer(joint_section(joint)),
         }),
         SurrogateConfig::Ensemble(ensemble) => {
-            let mut section = section_of(&ensemble.member);
+            let mut section = joint_section(&ensemble.member);
             section.member = Some(match ensemble.member.architecture {
                 Architecture::Mlp { .. } => MemberKind::Mlp,
                 Architecture::Resnet { .. } => MemberKind::Resnet,

@@ -3,8 +3,8 @@
 
 use super::evaluator::{resolve_evaluator, EvaluatorConfig};
 use super::file::{
-    Algorithm, DetailedParameter, FileConfig, GpFeasibility, OptimizerSection, OutputSection,
-    ParameterEntry, ProblemSection, SurrogateSection,
+    Algorithm, DetailedParameter, FileConfig, GpFeasibility, NeuralSection, OptimizerSection,
+    OutputSection, ParameterEntry, ProblemSection, SurrogateSection,
 };
 use crate::moea::Nsga2Params;
 use crate::problem::ProblemSchema;
@@ -14,7 +14,6 @@ use crate::space::{Parameter, ParameterSpace};
 use crate::surrogate::torch::ensemble::EnsembleConfig;
 use crate::surrogate::torch::gp::GpConfig;
 use crate::surrogate::torch::joint::JointConfig;
-use crate::surrogate::torch::networks::Architecture;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -559,6 +558,7 @@ fn resolve_surrogate(
             iterations,
             learning_rate,
             feasibility,
+            feasibility_network,
         }) => {
             let mut gp = GpConfig::default();
             if let Some(device) = device {
@@ -585,11 +585,21 @@ fn resolve_surrogate(
                     gp.learning_rate
                 ));
             }
-            Some(match feasibility.unwrap_or_default() {
+            let feasibility = feasibility.unwrap_or_default();
+            if feasibility != GpFeasibility::Mlp && feasibility_network.is_some() {
+                errors.push(
+                    "surrogate.feasibility_network: only with feasibility = \"mlp\" (the \
+                     network it configures)"
+                        .into(),
+                );
+            }
+            Some(match feasibility {
                 GpFeasibility::None => SurrogateConfig::Gp(gp),
                 GpFeasibility::Mlp => {
-                    let mut feasibility = JointConfig::new(Architecture::default_mlp());
-                    feasibility.device = gp.device;
+                    let section = feasibility_network.clone().unwrap_or_default();
+                    let feasibility = super::neural::resolve_feasibility_network(
+                        &section, gp.device, targets, errors,
+                    );
                     SurrogateConfig::GpWithFeasibility { gp, feasibility }
                 }
                 GpFeasibility::Gp => SurrogateConfig::GpWithGpFeasibility(gp),
@@ -688,9 +698,13 @@ impl RunConfig {
         };
         let surrogate = match &self.surrogate {
             SurrogateConfig::None => SurrogateSection::None {},
-            SurrogateConfig::Gp(gp) => gp_section(gp, GpFeasibility::None),
-            SurrogateConfig::GpWithFeasibility { gp, .. } => gp_section(gp, GpFeasibility::Mlp),
-            SurrogateConfig::GpWithGpFeasibility(gp) => gp_section(gp, GpFeasibility::Gp),
+            SurrogateConfig::Gp(gp) => gp_section(gp, GpFeasibility::None, None),
+            SurrogateConfig::GpWithFeasibility { gp, feasibility } => gp_section(
+                gp,
+                GpFeasibility::Mlp,
+                Some(super::neural::joint_section(feasibility)),
+            ),
+            SurrogateConfig::GpWithGpFeasibility(gp) => gp_section(gp, GpFeasibility::Gp, None),
             neural => super::neural::neural_section(neural).unwrap_or(SurrogateSection::None {}),
         };
         FileConfig {
@@ -705,12 +719,17 @@ impl RunConfig {
     }
 }
 
-fn gp_section(gp: &GpConfig, feasibility: GpFeasibility) -> SurrogateSection {
+fn gp_section(
+    gp: &GpConfig,
+    feasibility: GpFeasibility,
+    feasibility_network: Option<NeuralSection>,
+) -> SurrogateSection {
     SurrogateSection::Gp {
         device: Some(gp.device),
         restarts: Some(gp.restarts),
         iterations: Some(gp.iterations),
         learning_rate: Some(gp.learning_rate),
         feasibility: Some(feasibility),
+        feasibility_network,
     }
 }

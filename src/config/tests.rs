@@ -631,6 +631,78 @@ fn a_gp_can_take_its_feasibility_from_gps_of_the_constraint_values() {
 }
 
 #[test]
+fn a_gps_feasibility_network_takes_the_keys_of_an_mlp() {
+    use crate::surrogate::torch::constraint_targets::ConstraintProbability;
+    use crate::surrogate::DeviceChoice;
+    let config = load(
+        &with_surrogate(
+            "kind = \"gp\"\ndevice = \"cpu\"\nfeasibility = \"mlp\"\n\
+             [surrogate.feasibility_network]\nwidth = 64\nmax_epochs = 300\n\
+             cv_time_budget = \"5s\"\nconstraint_probability = \"held-out\"\n",
+        ),
+        &[],
+    )
+    .unwrap();
+    let SurrogateConfig::GpWithFeasibility { feasibility, .. } = &config.surrogate else {
+        panic!("{:?}", config.surrogate);
+    };
+    assert_eq!(feasibility.training.max_epochs, 300);
+    assert_eq!(
+        feasibility.training.cv_time_budget,
+        std::time::Duration::from_secs(5)
+    );
+    assert_eq!(
+        feasibility.constraint_probability,
+        ConstraintProbability::HeldOut
+    );
+    assert_eq!(feasibility.device, DeviceChoice::Cpu, "the GP's device");
+    assert!(
+        matches!(
+            feasibility.architecture,
+            crate::surrogate::torch::networks::Architecture::Mlp { width: 64, .. }
+        ),
+        "{:?}",
+        feasibility.architecture
+    );
+    let rendered = config.to_toml();
+    assert!(
+        rendered.contains("[surrogate.feasibility_network]"),
+        "{rendered}"
+    );
+    assert_eq!(load(&rendered, &[]).unwrap().surrogate, config.surrogate);
+
+    let message = error(
+        &with_surrogate(
+            "kind = \"gp\"\nfeasibility = \"mlp\"\n[surrogate.feasibility_network]\n\
+             hidden = 4\npatience = 0\n",
+        ),
+        &[],
+    );
+    assert!(
+        message.contains("surrogate.feasibility_network.hidden: not a key of kind \"mlp\"")
+            && message.contains("surrogate.feasibility_network.patience: must be at least 1"),
+        "{message}"
+    );
+    let message = error(
+        &with_surrogate(
+            "kind = \"gp\"\nfeasibility = \"gp\"\n[surrogate.feasibility_network]\nwidth = 8\n",
+        ),
+        &[],
+    );
+    assert!(
+        message.contains("surrogate.feasibility_network: only with feasibility = \"mlp\""),
+        "{message}"
+    );
+    let message = error(
+        &with_surrogate(
+            "kind = \"gp\"\nfeasibility = \"mlp\"\n[surrogate.feasibility_network]\ncolour = 1\n",
+        ),
+        &[],
+    );
+    assert!(message.contains("colour"), "{message}");
+}
+
+#[test]
 fn a_gp_can_take_its_feasibility_from_a_joint_mlp() {
     let config = load(
         &with_surrogate("kind = \"gp\"\nfeasibility = \"mlp\"\n"),
