@@ -128,6 +128,29 @@ mod tests {
     }
 
     #[test]
+    fn a_probe_that_repeats_a_point_is_dropped() {
+        // An integer parameter with 100 values: a step of 0.001 of its range rounds back to
+        // the point itself, which the batch holds, so nothing moves.
+        use crate::space::Parameter;
+        let space = ParameterSpace::new(vec![Parameter {
+            name: "n".into(),
+            lower: 0.0,
+            upper: 99.0,
+            integer: true,
+            log: false,
+        }])
+        .unwrap();
+        let original: Vec<Vec<f64>> = (0..4).map(|i| space.snap(&[0.2 * i as f64])).collect();
+        let mut probed = original.clone();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        assert_eq!(
+            perturb_share(&space, &mut probed, &[], 1.0, 0.001, &mut rng),
+            0
+        );
+        assert_eq!(probed, original);
+    }
+
+    #[test]
     fn standard_normal_draws_have_mean_zero_and_unit_variance() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let draws: Vec<f64> = (0..20_000).map(|_| standard_normal(&mut rng)).collect();
