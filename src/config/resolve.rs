@@ -596,9 +596,10 @@ fn resolve_surrogate(
             Some(match feasibility {
                 GpFeasibility::None => SurrogateConfig::Gp(gp),
                 GpFeasibility::Mlp => {
-                    let section = feasibility_network.clone().unwrap_or_default();
+                    let defaults = NeuralSection::default();
+                    let section = feasibility_network.as_ref().unwrap_or(&defaults);
                     let feasibility = super::neural::resolve_feasibility_network(
-                        &section, gp.device, targets, errors,
+                        section, gp.device, targets, errors,
                     );
                     SurrogateConfig::GpWithFeasibility { gp, feasibility }
                 }

@@ -25,8 +25,9 @@
 //!   far). The count used for the final model is the mean of the folds' best epochs (rounded,
 //!   at least 1). Each fold's held-out error per constraint head at its best epoch is kept
 //!   too (with [`TrainingConfig::held_out_near_boundary`] a value head's is measured near
-//!   its predicted boundary, see [`boundary_weights`]), pooled into [`EpochSelection::constraint_rmse`]: how well each constraint is known
-//!   (logged, and the `σ` of a value head's held-out probability of feasibility, see
+//!   its predicted boundary, see [`boundary_weights`]), pooled into
+//!   [`EpochSelection::constraint_rmse`]: how well each constraint is known (logged, and
+//!   the `σ` of a value head's held-out probability of feasibility, see
 //!   [`super::constraint_targets`]). With fewer than `2 × cv_folds` rows there is no CV and
 //!   `min(patience, max_epochs)` epochs are used. [`Stacking::Sequential`] trains the folds (and ensemble
 //!   members) one after the other instead, as `M = 1` networks: the reference the stacked
@@ -363,8 +364,9 @@ pub struct Fitted {
     pub best_epochs: Vec<usize>,
     /// Per member, per constraint head: the mean squared error on the member's held-out rows
     /// at its best epoch — a value head's output against its target (rows weighted by
-    /// [`boundary_weights`] with [`TrainingConfig::held_out_near_boundary`]), a label head's probability against its label (a member's row is
-    /// empty without validation or constraints).
+    /// [`boundary_weights`] with [`TrainingConfig::held_out_near_boundary`]), a label head's
+    /// probability against its label (a member's row is empty without validation or
+    /// constraints).
     pub constraint_errors: Vec<Vec<f64>>,
 }
 
