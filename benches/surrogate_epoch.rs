@@ -37,6 +37,10 @@ fn main() {
         refine: false,
         probe_fraction: 0.0,
         probe_scale: 0.05,
+        min_feasibility: 0.05,
+        late_min_feasibility: 0.05,
+        late_share: 0.6,
+        gain_reference_margin: 0.0,
         seed: 1,
     };
     let trainer = GpTrainer::new(GpConfig::default());

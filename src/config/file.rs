@@ -151,6 +151,15 @@ pub struct OptimizerSection {
     pub probe_fraction: Option<f64>,
     /// Standard deviation of a probe's step, as a fraction of each parameter's range.
     pub probe_scale: Option<f64>,
+    /// Least predicted probability of feasibility of a point chosen for its expected gain.
+    pub min_feasibility: Option<f64>,
+    /// That floor once `late_share` of the planned evaluations are done.
+    pub late_min_feasibility: Option<f64>,
+    /// Share of the planned evaluations after which `late_min_feasibility` applies.
+    pub late_share: Option<f64>,
+    /// The expected gain's reference point, moved out by this fraction of its distance from
+    /// the best evaluated feasible value of each objective.
+    pub gain_reference_margin: Option<f64>,
 }
 
 /// The MOEA that searches the surrogate (or the true function).

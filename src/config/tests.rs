@@ -347,6 +347,48 @@ fn probes_take_a_fraction_and_a_scale_and_round_trip() {
 }
 
 #[test]
+fn the_feasibility_floor_takes_a_late_value_and_round_trips() {
+    let message = error(
+        "[problem]\nbuiltin='tnk'\n[optimizer]\nmin_feasibility=-0.1\n\
+         late_min_feasibility=1.5\nlate_share=0\n",
+        &[],
+    );
+    for fragment in [
+        "optimizer.min_feasibility = -0.1: must be in [0, 1]",
+        "optimizer.late_min_feasibility = 1.5: must be in [0, 1]",
+        "optimizer.late_share = 0: must be in (0, 1]",
+    ] {
+        assert!(message.contains(fragment), "{fragment}: {message}");
+    }
+    let config = load("[problem]\nbuiltin='tnk'\n[optimizer]\n", &[]).unwrap();
+    assert_eq!(config.optimizer.min_feasibility, 0.05);
+    assert_eq!(config.optimizer.late_min_feasibility, 0.05);
+    assert_eq!(config.optimizer.late_share, 0.6);
+    // Without a late value the floor stays what it was.
+    let config = load(
+        "[problem]\nbuiltin='tnk'\n[optimizer]\nmin_feasibility=0.1\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(config.optimizer.late_min_feasibility, 0.1);
+    let config = load(
+        "[problem]\nbuiltin='tnk'\n[optimizer]\nlate_min_feasibility=0.3\nlate_share=0.5\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            config.optimizer.min_feasibility,
+            config.optimizer.late_min_feasibility,
+            config.optimizer.late_share
+        ),
+        (0.05, 0.3, 0.5)
+    );
+    let again = load(&config.to_toml(), &[]).unwrap();
+    assert_eq!(again.optimizer, config.optimizer);
+}
+
+#[test]
 fn every_error_is_reported_at_once() {
     let message = error(
         "[problem]\nbuiltin='zdt1'\n[optimizer]\nresample_fraction=0.0\nnum_generations=0\nn_initial=0\n",

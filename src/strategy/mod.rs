@@ -73,7 +73,39 @@ pub struct StrategyConfig {
     pub probe_fraction: f64,
     /// Standard deviation of that step in normalized units (`optimizer.probe_scale`).
     pub probe_scale: f64,
+    /// Least predicted probability of feasibility of a point chosen for its expected gain
+    /// (`optimizer.min_feasibility`).
+    pub min_feasibility: f64,
+    /// That floor once `late_share` of the planned evaluations are done
+    /// (`optimizer.late_min_feasibility`, `optimizer.late_share`).
+    pub late_min_feasibility: f64,
+    pub late_share: f64,
+    /// The expected gain's reference point moved out by this fraction of its distance from
+    /// the best evaluated feasible value of each objective (`optimizer.gain_reference_margin`).
+    pub gain_reference_margin: f64,
     pub seed: u64,
+}
+
+impl StrategyConfig {
+    /// Evaluations the run plans: the initial design and every epoch's batch, at most
+    /// `max_evaluations`.
+    pub fn planned_evaluations(&self) -> usize {
+        let planned = self.initial_design_size + self.n_epochs * self.resample_size;
+        self.max_evaluations
+            .map_or(planned, |most| planned.min(most))
+    }
+
+    /// The floor on the predicted probability of feasibility of a point chosen for its
+    /// expected gain, when `completed` evaluations are done: `late_min_feasibility` from
+    /// `late_share` of the planned evaluations on, `min_feasibility` before.
+    pub fn min_feasibility_after(&self, completed: usize) -> f64 {
+        let late = completed as f64 >= self.late_share * self.planned_evaluations() as f64;
+        if late {
+            self.late_min_feasibility
+        } else {
+            self.min_feasibility
+        }
+    }
 }
 
 /// How new points are found after the initial design.

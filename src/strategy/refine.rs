@@ -175,38 +175,16 @@ fn score(
 mod tests {
     use super::*;
     use crate::space::ParameterSpace;
-    use crate::surrogate::Prediction;
+    use crate::surrogate::stub::FnModel;
 
     /// `f = (x0 + x1, 1 − x0 + x1)`: the front needs `x1 = 0`; feasible iff `x0 ≤ 0.8`
     /// (probability 1 or 0).
-    struct Plane;
-
-    impl Model for Plane {
-        fn n_objectives(&self) -> usize {
-            2
-        }
-        fn predict(&self, x: &[Vec<f64>]) -> Result<Prediction, SurrogateError> {
-            Ok(Prediction {
-                mean: x
-                    .iter()
-                    .map(|p| vec![p[0] + p[1], 1.0 - p[0] + p[1]])
-                    .collect(),
-                variance: None,
-                feasibility: Some(
-                    x.iter()
-                        .map(|p| vec![if p[0] <= 0.8 { 1.0 } else { 0.0 }])
-                        .collect(),
-                ),
-                constraint_scores: None,
-            })
-        }
-        fn objective_gradients(
-            &self,
-            _: &[Vec<f64>],
-        ) -> Result<Vec<Vec<Vec<f64>>>, SurrogateError> {
-            Ok(Vec::new())
-        }
-    }
+    const PLANE: FnModel = FnModel {
+        n_objectives: 2,
+        mean: |p| vec![p[0] + p[1], 1.0 - p[0] + p[1]],
+        feasibility: Some(|p| vec![if p[0] <= 0.8 { 1.0 } else { 0.0 }]),
+        constraint_scores: None,
+    };
 
     fn space() -> ParameterSpace {
         ParameterSpace::uniform_box(2, 0.0, 1.0).unwrap()
@@ -217,7 +195,7 @@ mod tests {
         let space = space();
         let context = RefineContext {
             space: &space,
-            model: &Plane,
+            model: &PLANE,
             kappa: 0.0,
             feasible_objectives: &[],
             reference: &[2.0, 2.0],
@@ -236,7 +214,7 @@ mod tests {
         let space = space();
         let context = RefineContext {
             space: &space,
-            model: &Plane,
+            model: &PLANE,
             kappa: 0.0,
             // Dominates every point the model can predict.
             feasible_objectives: &[vec![-1.0, -1.0]],

@@ -20,7 +20,10 @@
 //!   (probability of feasibility × improvement, as in constrained Bayesian optimization;
 //!   2–3 objectives with a reference point: the batch that the model expects to grow the front
 //!   most) — then the rest by (predicted rank, −crowding distance); if too few remain,
-//!   distinct mutated copies of the best ones fill the batch.
+//!   distinct mutated copies of the best ones fill the batch. Candidates less likely to be
+//!   feasible than `optimizer.min_feasibility` (`late_min_feasibility` late in the run) are
+//!   not chosen for their gain; the gain's reference point is the problem's, moved out by
+//!   `optimizer.gain_reference_margin` ([`gain_reference`]).
 //! - `optimizer.exploration = κ`: every step above ranks by `mean − κ·σ` where the model
 //!   predicts a variance. `optimizer.refine`: the chosen batch is then moved by a pattern
 //!   search on the surrogate ([`super::refine`]). `optimizer.probe_fraction`: that share of
@@ -44,9 +47,6 @@ use std::time::Instant;
 
 /// Two normalized points closer than this in every coordinate are the same point.
 const DUPLICATE_TOLERANCE: f64 = 1e-9;
-
-/// Candidates less likely than this to be feasible are not chosen for hypervolume gain.
-const MIN_FEASIBLE_PROBABILITY: f64 = 0.05;
 
 /// One new point and what the model predicted for it.
 pub struct ProposedPoint {
@@ -138,13 +138,14 @@ pub fn propose<'a>(
         config,
         rng,
     );
-    if let Some(reference) = hypervolume_reference(config).filter(|_| config.refine) {
+    if let Some(reference) = gain_reference(config, &feasible_objectives).filter(|_| config.refine)
+    {
         let context = RefineContext {
             space,
             model,
             kappa,
             feasible_objectives: &feasible_objectives,
-            reference,
+            reference: &reference,
         };
         selected = keep_distinct(
             selected.clone(),
@@ -371,13 +372,39 @@ fn keep_distinct(
     batch
 }
 
-/// The reference point when selection by hypervolume gain applies: 2 or 3 objectives, where
-/// the exact hypervolume is cheap enough to compute for every candidate.
-fn hypervolume_reference(config: &StrategyConfig) -> Option<&[f64]> {
-    config
+/// The reference point of the expected gain (selection and refinement): the problem's, each
+/// coordinate moved out by `gain_reference_margin` times its distance from the best evaluated
+/// feasible value of that objective (unchanged where nothing feasible is better). `None`
+/// without a reference point, or with more than 3 objectives, where the exact hypervolume is
+/// too costly to compute for every candidate.
+///
+/// Why a margin: a candidate predicted just beyond the reference point gains nothing, however
+/// empty its part of the front. Where the model extrapolates without data — an unexplored
+/// corner of the front — it often predicts just that, and the corner is never evaluated
+/// (C2-DTLZ2, a deeper `mlp`, seed 6: no candidate chosen near `f = (1, 0, 0)` in 500
+/// evaluations).
+fn gain_reference(config: &StrategyConfig, feasible_objectives: &[Vec<f64>]) -> Option<Vec<f64>> {
+    let reference = config
         .reference_point
         .as_deref()
-        .filter(|reference| (2..=3).contains(&reference.len()))
+        .filter(|reference| (2..=3).contains(&reference.len()))?;
+    Some(
+        reference
+            .iter()
+            .enumerate()
+            .map(|(i, &value)| {
+                let best = feasible_objectives
+                    .iter()
+                    .filter_map(|f| f.get(i).copied())
+                    .fold(f64::INFINITY, f64::min);
+                if best < value {
+                    value + config.gain_reference_margin * (value - best)
+                } else {
+                    value
+                }
+            })
+            .collect(),
+    )
 }
 
 pub(super) fn is_duplicate(point: &[f64], others: &[Vec<f64>]) -> bool {
@@ -422,8 +449,11 @@ fn select_new(
             candidates.push((i, point));
         }
     }
+    // Less likely candidates are not chosen for their gain (`optimizer.min_feasibility`,
+    // stricter late in the run with `late_min_feasibility`).
+    let min_feasibility = config.min_feasibility_after(evaluated.len());
     let plausible: Vec<usize> = (0..candidates.len())
-        .filter(|&c| scored.feasible_probability[candidates[c].0] >= MIN_FEASIBLE_PROBABILITY)
+        .filter(|&c| scored.feasible_probability[candidates[c].0] >= min_feasibility)
         .collect();
     let predicted: Vec<Vec<f64>> = plausible
         .iter()
@@ -433,9 +463,9 @@ fn select_new(
         .iter()
         .map(|&c| scored.feasible_probability[candidates[c].0])
         .collect();
-    let mut chosen: Vec<usize> = match hypervolume_reference(config) {
+    let mut chosen: Vec<usize> = match gain_reference(config, feasible_objectives) {
         Some(reference) => {
-            greedy_hypervolume(&predicted, &weights, feasible_objectives, reference, n_new)
+            greedy_hypervolume(&predicted, &weights, feasible_objectives, &reference, n_new)
                 .into_iter()
                 .map(|k| plausible[k])
                 .collect()
@@ -552,32 +582,19 @@ fn distinct_random(
 mod tests {
     use super::*;
 
-    /// Predicts `f(x) = (10 x0, −10 x0)` with constraint scores `x0 − 0.5`.
-    struct Linear;
+    use crate::surrogate::stub::FnModel;
 
-    impl Model for Linear {
-        fn n_objectives(&self) -> usize {
-            2
-        }
-        fn predict(&self, x: &[Vec<f64>]) -> Result<Prediction, SurrogateError> {
-            Ok(Prediction {
-                mean: x.iter().map(|p| vec![10.0 * p[0], -10.0 * p[0]]).collect(),
-                variance: None,
-                feasibility: Some(x.iter().map(|p| vec![p[0]]).collect()),
-                constraint_scores: Some(x.iter().map(|p| vec![p[0] - 0.5]).collect()),
-            })
-        }
-        fn objective_gradients(
-            &self,
-            _: &[Vec<f64>],
-        ) -> Result<Vec<Vec<Vec<f64>>>, SurrogateError> {
-            Ok(Vec::new())
-        }
-    }
+    /// Predicts `f(x) = (10 x0, −10 x0)` with constraint scores `x0 − 0.5`.
+    const LINEAR: FnModel = FnModel {
+        n_objectives: 2,
+        mean: |p| vec![10.0 * p[0], -10.0 * p[0]],
+        feasibility: Some(|p| vec![p[0]]),
+        constraint_scores: Some(|p| vec![p[0] - 0.5]),
+    };
 
     #[test]
     fn violation_comes_from_scores_when_the_model_has_them() {
-        let prediction = Linear.predict(&[vec![0.1], vec![0.9]]).unwrap();
+        let prediction = LINEAR.predict(&[vec![0.1], vec![0.9]]).unwrap();
         let violation = predicted_violation(&prediction);
         assert!((violation[0] - 0.4).abs() < 1e-12 && violation[1] == 0.0);
         let without_scores = Prediction {
@@ -586,7 +603,7 @@ mod tests {
         };
         let violation = predicted_violation(&without_scores);
         assert!((violation[0] - 0.4).abs() < 1e-12 && violation[1] == 0.0);
-        let far = Linear.predict(&[vec![-2.0]]).unwrap();
+        let far = LINEAR.predict(&[vec![-2.0]]).unwrap();
         // Scores keep growing far from the feasible region; probabilities saturate at ½.
         assert!((predicted_violation(&far)[0] - 2.5).abs() < 1e-12);
     }
@@ -610,6 +627,59 @@ mod tests {
             ..prediction
         };
         assert_eq!(optimistic(&no_variance, 3.0), no_variance.mean);
+    }
+
+    /// Predicts the front `f = (x0, 1 − x0)` and a probability of feasibility `x1`.
+    const FRONT: FnModel = FnModel {
+        n_objectives: 2,
+        mean: |p| vec![p[0], 1.0 - p[0]],
+        feasibility: Some(|p| vec![p[1]]),
+        constraint_scores: None,
+    };
+
+    #[test]
+    fn late_in_the_run_an_unlikely_candidate_is_not_chosen_for_its_gain() {
+        use rand::SeedableRng;
+        let space = ParameterSpace::uniform_box(2, 0.0, 1.0).unwrap();
+        // 4 initial points and 3 epochs of 10: 34 planned, late from 0.6 · 34 = 20.4 on.
+        let mut config = crate::strategy::tests::config(2, 3);
+        config.late_min_feasibility = 0.3;
+        // Expected gains (reference 1.1, 1.1): risky 0.25 · 0.36 = 0.09, safe 0.5 · 0.1296.
+        let risky = vec![0.5, 0.25];
+        let safe = vec![0.02, 0.5];
+        let scored = score(&FRONT, vec![risky.clone(), safe.clone()], 0.0).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let choose = |evaluated: &[Vec<f64>], rng: &mut ChaCha8Rng| {
+            select_new(&space, &scored, evaluated, &[], 1, &config, rng)
+        };
+        assert_eq!(choose(&[], &mut rng), vec![risky.clone()]);
+        let twenty: Vec<Vec<f64>> = (0..20).map(|i| vec![0.9, 0.01 * i as f64]).collect();
+        assert_eq!(choose(&twenty, &mut rng), vec![risky]);
+        let twenty_one: Vec<Vec<f64>> = (0..21).map(|i| vec![0.9, 0.01 * i as f64]).collect();
+        assert_eq!(choose(&twenty_one, &mut rng), vec![safe]);
+    }
+
+    #[test]
+    fn a_margin_gives_a_candidate_beyond_the_reference_point_a_gain() {
+        let mut config = crate::strategy::tests::config(2, 3);
+        let front = vec![vec![0.0, 1.0], vec![0.5, 0.5]];
+        assert_eq!(gain_reference(&config, &front), Some(vec![1.1, 1.1]));
+        // Past the reference point in f1, alone in f2.
+        let beyond = vec![vec![1.15, 0.2]];
+        let reference = gain_reference(&config, &front).unwrap();
+        assert!(greedy_hypervolume(&beyond, &[1.0], &front, &reference, 1).is_empty());
+        config.gain_reference_margin = 0.2;
+        // 1.1 + 0.2 · (1.1 − 0) and 1.1 + 0.2 · (1.1 − 0.5).
+        let reference = gain_reference(&config, &front).unwrap();
+        assert!((reference[0] - 1.32).abs() < 1e-12 && (reference[1] - 1.22).abs() < 1e-12);
+        assert_eq!(
+            greedy_hypervolume(&beyond, &[1.0], &front, &reference, 1),
+            vec![0]
+        );
+        // Nothing feasible evaluated yet: the problem's reference point.
+        assert_eq!(gain_reference(&config, &[]), Some(vec![1.1, 1.1]));
+        config.reference_point = Some(vec![1.0; 4]);
+        assert_eq!(gain_reference(&config, &front), None);
     }
 
     #[test]

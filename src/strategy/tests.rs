@@ -9,7 +9,7 @@ use crate::surrogate::oracle::OracleTrainer;
 use rand::seq::SliceRandom;
 use std::sync::Arc;
 
-fn config(dim: usize, n_epochs: usize) -> StrategyConfig {
+pub(super) fn config(dim: usize, n_epochs: usize) -> StrategyConfig {
     StrategyConfig {
         initial_design_size: 2 * dim,
         initial_method: SamplingMethod::Slh,
@@ -27,8 +27,29 @@ fn config(dim: usize, n_epochs: usize) -> StrategyConfig {
         refine: false,
         probe_fraction: 0.0,
         probe_scale: 0.05,
+        min_feasibility: 0.05,
+        late_min_feasibility: 0.05,
+        late_share: 0.6,
+        gain_reference_margin: 0.0,
         seed: 7,
     }
+}
+
+#[test]
+fn the_feasibility_floor_rises_after_the_late_share_of_the_planned_evaluations() {
+    let mut config = config(2, 3);
+    config.min_feasibility = 0.05;
+    config.late_min_feasibility = 0.3;
+    config.late_share = 0.5;
+    // 4 initial points and 3 epochs of 10.
+    assert_eq!(config.planned_evaluations(), 34);
+    assert_eq!(config.min_feasibility_after(16), 0.05);
+    assert_eq!(config.min_feasibility_after(17), 0.3);
+    // A budget below the plan is what the share counts from.
+    config.max_evaluations = Some(20);
+    assert_eq!(config.planned_evaluations(), 20);
+    assert_eq!(config.min_feasibility_after(9), 0.05);
+    assert_eq!(config.min_feasibility_after(10), 0.3);
 }
 
 fn evaluate(problem: &dyn Problem, candidate: &Candidate) -> Outcome {
@@ -442,6 +463,10 @@ fn oracle_surrogate_on_dtlz2_with_the_demo_budget() {
         refine: false,
         probe_fraction: 0.0,
         probe_scale: 0.05,
+        min_feasibility: 0.05,
+        late_min_feasibility: 0.05,
+        late_share: 0.6,
+        gain_reference_margin: 0.0,
         seed: 1,
     };
     let mut strategy = oracle_strategy(&problem, config);

@@ -9,6 +9,8 @@
 pub mod composite;
 pub mod constraint_regression;
 pub mod oracle;
+#[cfg(test)]
+pub mod stub;
 pub mod torch;
 
 use serde::{Deserialize, Serialize};
