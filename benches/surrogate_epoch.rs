@@ -9,7 +9,7 @@ use dmosopt::problem::{EvalRecord, Status};
 use dmosopt::problems::Builtin;
 use dmosopt::sampling::{sample_unit, SamplingMethod};
 use dmosopt::strategy::search::propose;
-use dmosopt::strategy::StrategyConfig;
+use dmosopt::strategy::{FeasibilityFloor, StrategyConfig};
 use dmosopt::surrogate::torch::gp::{GpConfig, GpTrainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -37,9 +37,7 @@ fn main() {
         refine: false,
         probe_fraction: 0.0,
         probe_scale: 0.05,
-        min_feasibility: 0.05,
-        late_min_feasibility: 0.05,
-        late_share: 0.6,
+        feasibility_floor: FeasibilityFloor::default(),
         gain_reference_margin: 0.0,
         seed: 1,
     };

@@ -315,9 +315,7 @@ pub fn strategy_config(config: &RunConfig) -> StrategyConfig {
         refine: optimizer.refine,
         probe_fraction: optimizer.probe_fraction,
         probe_scale: optimizer.probe_scale,
-        min_feasibility: optimizer.min_feasibility,
-        late_min_feasibility: optimizer.late_min_feasibility,
-        late_share: optimizer.late_share,
+        feasibility_floor: optimizer.feasibility_floor,
         gain_reference_margin: optimizer.gain_reference_margin,
         seed: optimizer.seed,
     }

@@ -11,6 +11,7 @@ use crate::problem::ProblemSchema;
 use crate::problems::{Builtin, Problem};
 use crate::sampling::SamplingMethod;
 use crate::space::{Parameter, ParameterSpace};
+use crate::strategy::FeasibilityFloor;
 use crate::surrogate::torch::ensemble::EnsembleConfig;
 use crate::surrogate::torch::gp::GpConfig;
 use crate::surrogate::torch::joint::JointConfig;
@@ -28,11 +29,6 @@ pub mod defaults {
     pub const SEED: u64 = 0;
     /// Standard deviation of a local probe's step (`optimizer.probe_scale`), normalized.
     pub const PROBE_SCALE: f64 = 0.1;
-    /// Least predicted probability of feasibility of a point chosen for its expected gain
-    /// (`optimizer.min_feasibility`).
-    pub const MIN_FEASIBILITY: f64 = 0.05;
-    /// Share of the planned evaluations after which `optimizer.late_min_feasibility` applies.
-    pub const LATE_SHARE: f64 = 0.6;
 }
 
 /// A fully resolved run configuration: no optional values left.
@@ -93,12 +89,9 @@ pub struct OptimizerConfig {
     pub probe_fraction: f64,
     /// Standard deviation of a probe's step, in normalized units.
     pub probe_scale: f64,
-    /// Least predicted probability of feasibility of a point chosen for its expected gain.
-    pub min_feasibility: f64,
-    /// That floor once `late_share` of the planned evaluations are done.
-    pub late_min_feasibility: f64,
-    /// Share of the planned evaluations after which `late_min_feasibility` applies.
-    pub late_share: f64,
+    /// Least predicted probability of feasibility of a point chosen for its expected gain
+    /// (`min_feasibility`, `late_min_feasibility`, `late_share`).
+    pub feasibility_floor: FeasibilityFloor,
     /// The expected gain's reference point, moved out by this fraction of its distance from
     /// the best evaluated feasible value of each objective (`strategy::search`).
     pub gain_reference_margin: f64,
@@ -451,7 +444,8 @@ fn resolve_optimizer(
     if let Some(eta) = section.mutation_eta {
         nsga2.mutation_eta = eta;
     }
-    let min_feasibility = section.min_feasibility.unwrap_or(defaults::MIN_FEASIBILITY);
+    let default_floor = FeasibilityFloor::default();
+    let min_feasibility = section.min_feasibility.unwrap_or(default_floor.early);
     let config = OptimizerConfig {
         algorithm: section.algorithm.unwrap_or(Algorithm::Nsga2),
         n_initial: section.n_initial.unwrap_or(defaults::N_INITIAL),
@@ -469,9 +463,11 @@ fn resolve_optimizer(
         refine: section.refine.unwrap_or(false),
         probe_fraction: section.probe_fraction.unwrap_or(0.0),
         probe_scale: section.probe_scale.unwrap_or(defaults::PROBE_SCALE),
-        min_feasibility,
-        late_min_feasibility: section.late_min_feasibility.unwrap_or(min_feasibility),
-        late_share: section.late_share.unwrap_or(defaults::LATE_SHARE),
+        feasibility_floor: FeasibilityFloor {
+            early: min_feasibility,
+            late: section.late_min_feasibility.unwrap_or(min_feasibility),
+            late_share: section.late_share.unwrap_or(default_floor.late_share),
+        },
         gain_reference_margin: section.gain_reference_margin.unwrap_or(0.0),
     };
     let mut check = |ok: bool, message: String| {
@@ -512,8 +508,8 @@ fn resolve_optimizer(
         ),
     );
     for (key, value) in [
-        ("min_feasibility", config.min_feasibility),
-        ("late_min_feasibility", config.late_min_feasibility),
+        ("min_feasibility", config.feasibility_floor.early),
+        ("late_min_feasibility", config.feasibility_floor.late),
     ] {
         check(
             (0.0..=1.0).contains(&value),
@@ -528,10 +524,10 @@ fn resolve_optimizer(
         ),
     );
     check(
-        config.late_share > 0.0 && config.late_share <= 1.0,
+        config.feasibility_floor.late_share > 0.0 && config.feasibility_floor.late_share <= 1.0,
         format!(
             "optimizer.late_share = {}: must be in (0, 1]",
-            config.late_share
+            config.feasibility_floor.late_share
         ),
     );
     check(
@@ -738,9 +734,9 @@ impl RunConfig {
             refine: Some(o.refine),
             probe_fraction: Some(o.probe_fraction),
             probe_scale: Some(o.probe_scale),
-            min_feasibility: Some(o.min_feasibility),
-            late_min_feasibility: Some(o.late_min_feasibility),
-            late_share: Some(o.late_share),
+            min_feasibility: Some(o.feasibility_floor.early),
+            late_min_feasibility: Some(o.feasibility_floor.late),
+            late_share: Some(o.feasibility_floor.late_share),
             gain_reference_margin: Some(o.gain_reference_margin),
         };
         let surrogate = match &self.surrogate {

@@ -361,16 +361,16 @@ fn the_feasibility_floor_takes_a_late_value_and_round_trips() {
         assert!(message.contains(fragment), "{fragment}: {message}");
     }
     let config = load("[problem]\nbuiltin='tnk'\n[optimizer]\n", &[]).unwrap();
-    assert_eq!(config.optimizer.min_feasibility, 0.05);
-    assert_eq!(config.optimizer.late_min_feasibility, 0.05);
-    assert_eq!(config.optimizer.late_share, 0.6);
+    assert_eq!(config.optimizer.feasibility_floor.early, 0.05);
+    assert_eq!(config.optimizer.feasibility_floor.late, 0.05);
+    assert_eq!(config.optimizer.feasibility_floor.late_share, 0.6);
     // Without a late value the floor stays what it was.
     let config = load(
         "[problem]\nbuiltin='tnk'\n[optimizer]\nmin_feasibility=0.1\n",
         &[],
     )
     .unwrap();
-    assert_eq!(config.optimizer.late_min_feasibility, 0.1);
+    assert_eq!(config.optimizer.feasibility_floor.late, 0.1);
     let config = load(
         "[problem]\nbuiltin='tnk'\n[optimizer]\nlate_min_feasibility=0.3\nlate_share=0.5\n",
         &[],
@@ -378,9 +378,9 @@ fn the_feasibility_floor_takes_a_late_value_and_round_trips() {
     .unwrap();
     assert_eq!(
         (
-            config.optimizer.min_feasibility,
-            config.optimizer.late_min_feasibility,
-            config.optimizer.late_share
+            config.optimizer.feasibility_floor.early,
+            config.optimizer.feasibility_floor.late,
+            config.optimizer.feasibility_floor.late_share
         ),
         (0.05, 0.3, 0.5)
     );

@@ -14,7 +14,7 @@ use crate::problem::{EvalRequest, Outcome, Status};
 use crate::problems::{Builtin, Problem};
 use crate::sampling::SamplingMethod;
 use crate::store::{MemStore, RunMetadata, RunStore};
-use crate::strategy::{SearchMode, Strategy, StrategyConfig};
+use crate::strategy::{FeasibilityFloor, SearchMode, Strategy, StrategyConfig};
 use crate::surrogate::oracle::OracleTrainer;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -44,9 +44,7 @@ fn strategy(problem: &Arc<dyn Problem>) -> Strategy {
         refine: false,
         probe_fraction: 0.0,
         probe_scale: 0.05,
-        min_feasibility: 0.05,
-        late_min_feasibility: 0.05,
-        late_share: 0.6,
+        feasibility_floor: FeasibilityFloor::default(),
         gain_reference_margin: 0.0,
         seed: 5,
     };

@@ -28,6 +28,7 @@
 //! in which results arrive never changes what is proposed.
 
 mod direct;
+pub mod floor;
 pub mod probes;
 pub mod quality;
 pub mod refine;
@@ -44,6 +45,7 @@ use crate::problem::{
 use crate::sampling::{sample_unit, SamplingMethod};
 use crate::space::ParameterSpace;
 use crate::surrogate::{SurrogateError, Trainer};
+pub use floor::FeasibilityFloor;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -74,12 +76,8 @@ pub struct StrategyConfig {
     /// Standard deviation of that step in normalized units (`optimizer.probe_scale`).
     pub probe_scale: f64,
     /// Least predicted probability of feasibility of a point chosen for its expected gain
-    /// (`optimizer.min_feasibility`).
-    pub min_feasibility: f64,
-    /// That floor once `late_share` of the planned evaluations are done
-    /// (`optimizer.late_min_feasibility`, `optimizer.late_share`).
-    pub late_min_feasibility: f64,
-    pub late_share: f64,
+    /// (`optimizer.min_feasibility`, `late_min_feasibility`, `late_share`).
+    pub feasibility_floor: FeasibilityFloor,
     /// The expected gain's reference point moved out by this fraction of its distance from
     /// the best evaluated feasible value of each objective (`optimizer.gain_reference_margin`).
     pub gain_reference_margin: f64,
@@ -96,15 +94,10 @@ impl StrategyConfig {
     }
 
     /// The floor on the predicted probability of feasibility of a point chosen for its
-    /// expected gain, when `completed` evaluations are done: `late_min_feasibility` from
-    /// `late_share` of the planned evaluations on, `min_feasibility` before.
+    /// expected gain, when `completed` evaluations are done.
     pub fn min_feasibility_after(&self, completed: usize) -> f64 {
-        let late = completed as f64 >= self.late_share * self.planned_evaluations() as f64;
-        if late {
-            self.late_min_feasibility
-        } else {
-            self.min_feasibility
-        }
+        self.feasibility_floor
+            .after(completed, self.planned_evaluations())
     }
 }
 

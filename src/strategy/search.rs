@@ -643,7 +643,7 @@ mod tests {
         let space = ParameterSpace::uniform_box(2, 0.0, 1.0).unwrap();
         // 4 initial points and 3 epochs of 10: 34 planned, late from 0.6 · 34 = 20.4 on.
         let mut config = crate::strategy::tests::config(2, 3);
-        config.late_min_feasibility = 0.3;
+        config.feasibility_floor.late = 0.3;
         // Expected gains (reference 1.1, 1.1): risky 0.25 · 0.36 = 0.09, safe 0.5 · 0.1296.
         let risky = vec![0.5, 0.25];
         let safe = vec![0.02, 0.5];

@@ -27,9 +27,7 @@ pub(super) fn config(dim: usize, n_epochs: usize) -> StrategyConfig {
         refine: false,
         probe_fraction: 0.0,
         probe_scale: 0.05,
-        min_feasibility: 0.05,
-        late_min_feasibility: 0.05,
-        late_share: 0.6,
+        feasibility_floor: FeasibilityFloor::default(),
         gain_reference_margin: 0.0,
         seed: 7,
     }
@@ -38,9 +36,11 @@ pub(super) fn config(dim: usize, n_epochs: usize) -> StrategyConfig {
 #[test]
 fn the_feasibility_floor_rises_after_the_late_share_of_the_planned_evaluations() {
     let mut config = config(2, 3);
-    config.min_feasibility = 0.05;
-    config.late_min_feasibility = 0.3;
-    config.late_share = 0.5;
+    config.feasibility_floor = FeasibilityFloor {
+        early: 0.05,
+        late: 0.3,
+        late_share: 0.5,
+    };
     // 4 initial points and 3 epochs of 10.
     assert_eq!(config.planned_evaluations(), 34);
     assert_eq!(config.min_feasibility_after(16), 0.05);
@@ -463,9 +463,7 @@ fn oracle_surrogate_on_dtlz2_with_the_demo_budget() {
         refine: false,
         probe_fraction: 0.0,
         probe_scale: 0.05,
-        min_feasibility: 0.05,
-        late_min_feasibility: 0.05,
-        late_share: 0.6,
+        feasibility_floor: FeasibilityFloor::default(),
         gain_reference_margin: 0.0,
         seed: 1,
     };
